@@ -1,0 +1,48 @@
+import os
+import sys
+
+from snakemake.utils import validate
+
+from avsec.config import check_corpora, flags, resolve_scale
+from avsec.config import validate as check_schema
+from avsec.data.synth import CORPORA
+from avsec.errors import ConfigError
+
+# Jobs call `python workflow/scripts/...`: make that the interpreter running Snakemake (the project's .venv).
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+
+# ---- config: resolve the scale preset, then validate (one clear line on error) -------------------------------
+try:
+    config.update(resolve_scale(config))
+    check_schema(config, workflow.source_path("../workflow/schemas/config.schema.yaml"))
+    check_corpora(config)
+except ConfigError as exc:
+    sys.exit(f"error: {exc}")
+validate(config, "../workflow/schemas/config.schema.yaml")
+
+SCALE = config["scale"]
+PREPARED = ("timit", "librispeech", "gtzan", "speech_commands", "voc")
+
+
+wildcard_constraints:
+    corpus="|".join(CORPORA),
+    feature="|".join(config["features"]) or "[A-Za-z0-9_-]+",
+
+
+# ---- input functions -------------------------------------------------------------------------------------------
+def corpus_root(corpus):
+    """The corpus directory: the synth_corpus output when synthesised, else the user's path."""
+    return SCALE["corpora"][corpus]
+
+
+def prep_settings(corpus):
+    """The preparation flags of a corpus: the protocol's settings, then the scale's."""
+    return flags(config["prep"][corpus], SCALE["prep"].get(corpus, {}))
+
+
+def final_outputs():
+    return [
+        *expand("results/synth/{corpus}", corpus=SCALE["synthesize"]),
+        *expand("results/prep/{corpus}", corpus=PREPARED),
+        *expand("results/features/{feature}", feature=config["features"]),
+    ]

@@ -1,0 +1,1 @@
+"""Corpus readers, data preparation and the synthetic corpora."""

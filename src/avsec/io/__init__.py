@@ -1,0 +1,1 @@
+"""File I/O: atomic writes, audio files, prepared-data shards."""

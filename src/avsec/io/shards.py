@@ -1,0 +1,138 @@
+"""Prepared data as few large ``.npy`` shards plus ``manifest.tsv`` and ``rejects.tsv``.
+
+A prepared corpus is a directory::
+
+    shards/shard-00000.npy   rows of equal shape (int16 audio, uint8 images, float16 features)
+    manifest.tsv             one line per row: row, shard, index, split, label, source, offset, length
+    rejects.tsv              one line per input not used: source, reason
+
+Rows are read back memory-mapped by :class:`ShardedArray`. The directory is written under a temporary name
+and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from avsec.io.atomic import atomic_path
+
+MANIFEST_FIELDS = ("row", "shard", "index", "split", "label", "source", "offset", "length")
+REJECT_FIELDS = ("source", "reason")
+
+
+@dataclass
+class ShardWriter:
+    """Collect rows and write them as shards of at most ``rows_per_shard`` rows."""
+
+    root: Path
+    rows_per_shard: int = 4096
+    _buffer: list[np.ndarray] = field(default_factory=list)
+    _manifest: list[dict] = field(default_factory=list)
+    _rejects: list[tuple[str, str]] = field(default_factory=list)
+    _shard: int = 0
+    _shape: tuple | None = None
+    _dtype: np.dtype | None = None
+
+    def add(self, row: np.ndarray, *, split: str, label: str, source: str, offset: int = 0) -> None:
+        """Append one row (all rows share shape and dtype) with its manifest entry."""
+        row = np.ascontiguousarray(row)
+        if self._shape is None:
+            self._shape, self._dtype = row.shape, row.dtype
+        elif row.shape != self._shape or row.dtype != self._dtype:
+            raise ValueError(f"{source}: row {row.shape} {row.dtype} differs from {self._shape} {self._dtype}")
+        self._manifest.append(
+            dict(row=len(self._manifest), shard=self._shard, index=len(self._buffer), split=split,
+                 label=label, source=source, offset=int(offset), length=int(row.shape[0]) if row.ndim else 1)
+        )
+        self._buffer.append(row)
+        if len(self._buffer) == self.rows_per_shard:
+            self._flush()
+
+    def reject(self, source: str, reason: str) -> None:
+        """Record an input that is not used, with the reason."""
+        self._rejects.append((source, " ".join(str(reason).split())))
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        (self.root / "shards").mkdir(parents=True, exist_ok=True)
+        np.save(self.root / "shards" / f"shard-{self._shard:05d}.npy", np.stack(self._buffer))
+        self._buffer.clear()
+        self._shard += 1
+
+    def close(self) -> None:
+        self._flush()
+        (self.root / "shards").mkdir(parents=True, exist_ok=True)
+        write_tsv(self.root / "manifest.tsv", MANIFEST_FIELDS, [tuple(m[f] for f in MANIFEST_FIELDS) for m in self._manifest])
+        write_tsv(self.root / "rejects.tsv", REJECT_FIELDS, self._rejects)
+
+    @property
+    def rows(self) -> int:
+        return len(self._manifest)
+
+    @property
+    def rejects(self) -> list[tuple[str, str]]:
+        return list(self._rejects)
+
+
+@contextmanager
+def shard_writer(out_dir: str | Path, rows_per_shard: int = 4096) -> Iterator[ShardWriter]:
+    """Write a prepared-data directory atomically: complete on success, absent on failure."""
+    with atomic_path(out_dir, directory=True) as tmp:
+        writer = ShardWriter(Path(tmp), rows_per_shard)
+        yield writer
+        writer.close()
+
+
+def write_tsv(path: Path, header: tuple[str, ...], rows) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        out.writerow(header)
+        out.writerows(rows)
+
+
+def read_tsv(path: str | Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+class ShardedArray:
+    """All rows of a prepared directory, memory-mapped, indexable by global row number."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.manifest = read_tsv(self.root / "manifest.tsv")
+        paths = sorted((self.root / "shards").glob("shard-*.npy"))
+        self._shards = [np.load(p, mmap_mode="r") for p in paths]
+        self._where = [(int(m["shard"]), int(m["index"])) for m in self.manifest]
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __getitem__(self, row: int) -> np.ndarray:
+        shard, index = self._where[row]
+        return self._shards[shard][index]
+
+    def rows(self, split: str | None = None) -> list[int]:
+        """Global row numbers, optionally of one split."""
+        return [i for i, m in enumerate(self.manifest) if split is None or m["split"] == split]
+
+    def labels(self) -> list[str]:
+        return [m["label"] for m in self.manifest]
+
+
+def list_files(root: str | Path) -> list[str]:
+    """Every file below ``root`` as a sorted relative POSIX path (deterministic order for all readers)."""
+    root = Path(root)
+    out = []
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            out.append((Path(dirpath) / name).relative_to(root).as_posix())
+    return sorted(out)

@@ -1,0 +1,50 @@
+"""Shared test helpers: the repository, the venv's tools, and throwaway copies of the workflow."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "dvc.yaml", "rules", "workflow", "envs", "slurm")
+
+
+def tool(name: str) -> str:
+    """A command-line tool of the project's environment (snakemake, dvc)."""
+    return str(BIN / name)
+
+
+def copy_workflow(dest: Path, *, scale: str = "smoke", corpora_root: Path | None = None) -> Path:
+    """Copy the workflow's files to ``dest`` (a fresh DVC repo without git), optionally switching the active scale
+    and pointing the paper preset's corpora at empty directories under ``corpora_root``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    text = (dest / "config.yaml").read_text()
+    if scale != "smoke":
+        text = re.sub(r"^scale: \*smoke$", f"scale: *{scale}", text, flags=re.M)
+    if corpora_root is not None:
+        def repoint(match: re.Match) -> str:
+            path = corpora_root / Path(match.group(2)).name
+            path.mkdir(parents=True, exist_ok=True)
+            return f"{match.group(1)}{path}"
+
+        text = re.sub(r"^(\s+\w+: )(/data/corpora/\S+)$", repoint, text, flags=re.M)
+    (dest / "config.yaml").write_text(text)
+    subprocess.run([tool("dvc"), "init", "--no-scm", "-q"], cwd=dest, check=True)
+    return dest
+
+
+@pytest.fixture
+def workflow_copy(tmp_path):
+    return lambda **kw: copy_workflow(tmp_path / "wf", **kw)

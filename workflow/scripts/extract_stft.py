@@ -1,0 +1,20 @@
+"""STFT features of a prepared audio directory (rule extract_stft)."""
+
+import argparse
+
+from avsec.cli import run
+from avsec.config import parse_flags
+from avsec.features.stft import extract_stft
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, epilog="Other --key value flags: the STFT settings.")
+    parser.add_argument("--data", required=True, help="a prepared audio directory (results/prep/<corpus>)")
+    parser.add_argument("--out", required=True)
+    args, settings = parser.parse_known_args()
+    summary = extract_stft(args.data, args.out, **parse_flags(settings))
+    print(f"features: {summary}")
+
+
+if __name__ == "__main__":
+    run(main)
