@@ -8,8 +8,15 @@ from avsec.config import validate as check_schema
 from avsec.data.synth import CORPORA
 from avsec.errors import ConfigError
 
+
 # Jobs call `python workflow/scripts/...`: make that the interpreter running Snakemake (the project's .venv).
-os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+envvars:
+    "PATH",
+
+
+os.environ["PATH"] = os.pathsep.join(
+    [os.path.dirname(sys.executable), os.environ.get("PATH", "")]
+)
 
 # ---- config: resolve the scale preset, then validate (one clear line on error) -------------------------------
 try:
