@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "dvc.yaml", "rules", "workflow", "envs", "slurm")
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "dvc.yaml", "rules", "workflow", "envs", "slurm", "src")
 
 
 def tool(name: str) -> str:
@@ -27,13 +27,14 @@ def copy_workflow(dest: Path, *, scale: str = "smoke", corpora_root: Path | None
     for name in WORKFLOW_FILES:
         src = REPO / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
             shutil.copy2(src, dest / name)
     text = (dest / "config.yaml").read_text()
     if scale != "smoke":
         text = re.sub(r"^scale: \*smoke$", f"scale: *{scale}", text, flags=re.M)
     if corpora_root is not None:
+
         def repoint(match: re.Match) -> str:
             path = corpora_root / Path(match.group(2)).name
             path.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ import re
 import subprocess
 
 import pytest
+
 from conftest import copy_workflow, tool
 
 
@@ -42,4 +43,3 @@ def test_snakemake_and_dvc_run_the_same_jobs(tmp_path, scale):
         assert " ".join(stages[outputs].split()) == command, outputs
     synthesised = [o for o in jobs if o[0].startswith("results/synth/")]
     assert (len(synthesised) == 7) if scale == "smoke" else not synthesised
-

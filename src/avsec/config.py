@@ -60,7 +60,7 @@ def _message(error: jsonschema.ValidationError) -> str:
     if error.validator == "pattern":
         return f"{error.instance!r} is not a valid name (letters, digits, '_' and '-' only)"
     if error.validator == "type" and isinstance(error.instance, bool):
-        return f"{error.instance!r} is a boolean, expected {error.validator_value} (quote words like \"yes\", \"on\")"
+        return f'{error.instance!r} is a boolean, expected {error.validator_value} (quote words like "yes", "on")'
     if error.validator == "propertyNames":
         return f"{error.instance!r}: {error.message}"
     return error.message
@@ -74,11 +74,15 @@ def check_corpora(config: dict, repo: str | Path = ".") -> None:
         if corpus in scale["synthesize"]:
             expected = f"{SYNTH_ROOT}/{corpus}"
             if root != expected:
-                raise ConfigError(f"{CONFIG_FILE}: {where}.{corpus}: {corpus} is synthesised, so its path must be "
-                                  f"{expected!r}, not {root!r}")
+                raise ConfigError(
+                    f"{CONFIG_FILE}: {where}.{corpus}: {corpus} is synthesised, so its path must be "
+                    f"{expected!r}, not {root!r}"
+                )
         elif not (Path(repo) / root).is_dir():
-            raise ConfigError(f"{CONFIG_FILE}: {where}.{corpus}: {root} does not exist; point it at your copy of "
-                              f"the corpus or add {corpus} to scales.{scale['name']}.synthesize")
+            raise ConfigError(
+                f"{CONFIG_FILE}: {where}.{corpus}: {root} does not exist; point it at your copy of "
+                f"the corpus or add {corpus} to scales.{scale['name']}.synthesize"
+            )
 
 
 def flags(*settings: Mapping) -> str:
@@ -118,7 +122,9 @@ def parse_flags(argv: Sequence[str]) -> dict:
         else:
             value = _number(token)
             current = out[key]
-            out[key] = value if current is True else (current + [value] if isinstance(current, list) else [current, value])
+            out[key] = (
+                value if current is True else (current + [value] if isinstance(current, list) else [current, value])
+            )
     return out
 
 

@@ -48,8 +48,16 @@ class ShardWriter:
         elif row.shape != self._shape or row.dtype != self._dtype:
             raise ValueError(f"{source}: row {row.shape} {row.dtype} differs from {self._shape} {self._dtype}")
         self._manifest.append(
-            dict(row=len(self._manifest), shard=self._shard, index=len(self._buffer), split=split,
-                 label=label, source=source, offset=int(offset), length=int(row.shape[0]) if row.ndim else 1)
+            dict(
+                row=len(self._manifest),
+                shard=self._shard,
+                index=len(self._buffer),
+                split=split,
+                label=label,
+                source=source,
+                offset=int(offset),
+                length=int(row.shape[0]) if row.ndim else 1,
+            )
         )
         self._buffer.append(row)
         if len(self._buffer) == self.rows_per_shard:
@@ -70,7 +78,9 @@ class ShardWriter:
     def close(self) -> None:
         self._flush()
         (self.root / "shards").mkdir(parents=True, exist_ok=True)
-        write_tsv(self.root / "manifest.tsv", MANIFEST_FIELDS, [tuple(m[f] for f in MANIFEST_FIELDS) for m in self._manifest])
+        write_tsv(
+            self.root / "manifest.tsv", MANIFEST_FIELDS, [tuple(m[f] for f in MANIFEST_FIELDS) for m in self._manifest]
+        )
         write_tsv(self.root / "rejects.tsv", REJECT_FIELDS, self._rejects)
 
     @property

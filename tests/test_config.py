@@ -1,0 +1,101 @@
+"""config.yaml: scale presets, schema errors as one line naming the key, flags as DVC renders them."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+from conftest import REPO, copy_workflow, tool
+
+from avsec.config import check_corpora, flags, load_config, parse_flags, resolve_scale, validate
+from avsec.errors import ConfigError
+
+SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
+
+
+@pytest.fixture
+def config():
+    return load_config(REPO / "config.yaml")
+
+
+def test_shipped_config_is_valid_at_both_scales(config):
+    validate(config, SCHEMA)
+    assert config["scale"]["name"] == "smoke"
+    paper = resolve_scale({**config, "scale": "paper"})
+    validate(paper, SCHEMA)
+    assert paper["scale"]["name"] == "paper" and paper["scale"]["synthesize"] == {}
+
+
+def test_speech_commands_words_are_strings_not_yaml_booleans(config):
+    words = config["scale"]["prep"]["speech_commands"]["words"]
+    assert {"yes", "no", "on", "off"} <= set(words)
+    assert all(isinstance(word, str) for word in words)
+
+
+@pytest.mark.parametrize(
+    "edit, key, problem",
+    [
+        (lambda c: c.update(bogus=1), "(top level)", "unknown key(s) 'bogus'"),
+        (lambda c: c["prep"]["gtzan"].update(split_by="speaker"), "prep.gtzan.split_by", "is not one of"),
+        (lambda c: c["prep"]["timit"].update(segment="long"), "prep.timit.segment", "is not of type 'integer'"),
+        (
+            lambda c: c["scale"]["prep"]["speech_commands"].update(words=[True, False]),
+            "scale.prep.speech_commands",
+            "boolean",
+        ),
+        (lambda c: c["features"].update({"../x": c["features"]["stego_timit"]}), "features", "not a valid name"),
+        (lambda c: c["scale"]["prep"]["voc"].update(count=0), "scale.prep.voc.count", "minimum"),
+    ],
+)
+def test_invalid_config_is_one_line_naming_the_key(config, edit, key, problem):
+    edit(config)
+    with pytest.raises(ConfigError) as err:
+        validate(config, SCHEMA)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"config.yaml: {key}")
+    assert problem in message
+
+
+def test_unknown_scale_name_is_rejected(config):
+    with pytest.raises(ConfigError, match="unknown preset 'huge'"):
+        resolve_scale({**config, "scale": "huge"})
+
+
+def test_missing_corpus_path_names_the_key(config, tmp_path):
+    paper = resolve_scale({**config, "scale": "paper"})
+    with pytest.raises(ConfigError, match=r"scales\.paper\.corpora\.timit: /data/corpora/TIMIT does not exist"):
+        check_corpora(paper, tmp_path)
+    smoke = resolve_scale(config)
+    smoke["scale"]["corpora"]["gtzan"] = "elsewhere/gtzan"
+    with pytest.raises(ConfigError, match="gtzan is synthesised, so its path must be 'results/synth/gtzan'"):
+        check_corpora(smoke, tmp_path)
+
+
+def test_flags_round_trip():
+    settings = {"rate": 16384, "fractions": [0.8, 0.1, 0.1], "split_by": "track", "leaky": True, "quiet": False}
+    rendered = flags(settings)
+    assert rendered == "--rate 16384 --fractions 0.8 0.1 0.1 --split_by track --leaky"
+    assert parse_flags(rendered.split()) == {k: v for k, v in settings.items() if v is not False}
+    assert flags({}) == ""
+    with pytest.raises(ConfigError, match="given twice"):
+        parse_flags(["--a", "1", "--a", "2"])
+
+
+def test_snakemake_stops_on_a_bad_config_with_one_line(tmp_path):
+    workdir = copy_workflow(tmp_path / "wf")
+    text = (workdir / "config.yaml").read_text().replace("split_by: track", "split_by: speaker")
+    (workdir / "config.yaml").write_text(text)
+    done = subprocess.run([tool("snakemake"), "-n", "all"], cwd=workdir, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "error: config.yaml: prep.gtzan.split_by: 'speaker' is not one of ['track', 'clip']" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_paper_scale_with_missing_corpora_stops_snakemake(tmp_path):
+    workdir = copy_workflow(tmp_path / "wf", scale="paper")
+    done = subprocess.run([tool("snakemake"), "-n", "all"], cwd=workdir, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "scales.paper.corpora.timit: /data/corpora/TIMIT does not exist" in done.stderr
+    assert yaml.safe_load((workdir / "config.yaml").read_text())["scale"]["name"] == "paper"
