@@ -1,0 +1,97 @@
+"""Synthetic LRW (Lip Reading in the Wild) corpus in the real layout and formats.
+
+Layout::
+
+    lipread_mp4/<WORD>/{train,val,test}/<WORD>_<NNNNN>.mp4   29 frames, 25 fps, 256x256, H.264 + AAC (16 kHz mono)
+    lipread_mp4/<WORD>/{train,val,test}/<WORD>_<NNNNN>.txt   metadata; line 5 "Duration: 0.27 seconds"
+
+Numbering restarts at 00001 in every split, as in LRW. Each clip is 1.16 s of a sentence cut around the target
+word: context words before and after it, the target word's centre at the clip's centre, and the .txt gives
+the target word's duration, which readers use to mark the word's frames around the middle. Every clip is a new
+speaker (an espeak-ng voice and a :class:`~avsec.data.synth.face.Look` of the photo), as LRW's speakers vary
+from clip to clip.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from avsec.data.synth.face import TalkingFace, mouth_openings, random_look
+from avsec.data.synth.grid import speak_word
+from avsec.data.synth.speech import add_noise, random_voice
+from avsec.io.atomic import write_text
+from avsec.io.video import write_video
+
+RATE = 16000
+FPS = 25
+FRAMES = 29
+SIZE = (256, 256)
+CLIP = FRAMES * RATE // FPS  # 1.16 s
+SPLITS = ("train", "val", "test")
+# H.264 video and AAC audio in MP4, like LRW's files.
+ENCODING = {
+    "vcodec": "libx264",
+    "acodec": "aac",
+    "format": "mp4",
+    "video_options": {"crf": 20, "preset": "medium"},
+    "audio_options": {"ar": RATE, "ac": 1, "b:a": "64k"},
+}
+# Frequent words of broadcast speech, spoken around the target word.
+CONTEXT = (
+    "THE", "THAT", "PEOPLE", "THERE", "THINK", "GOING", "WHICH", "COULD", "RIGHT", "WORLD",
+    "YEARS", "BEING", "MIGHT", "WOULD", "THEIR", "WHERE", "AFTER", "STILL", "TODAY", "NEVER",
+)  # fmt: skip
+
+
+def make_lrw(
+    root: Path,
+    *,
+    seed: int,
+    words: tuple[str, ...] = ("ABOUT", "ABSOLUTELY", "ACCESS", "AGAIN"),
+    train: int = 4,
+    val: int = 1,
+    test: int = 1,
+) -> None:
+    """Write ``train``/``val``/``test`` clips per word of ``words`` under ``root/lipread_mp4``."""
+    for word in words:
+        word = word.upper()
+        for split, count in zip(SPLITS, (train, val, test), strict=True):
+            for number in range(1, count + 1):
+                rng = np.random.default_rng([seed, 0x1A3, zlib.crc32(word.encode()), SPLITS.index(split), number])
+                audio, duration = _clip_audio(word, rng)
+                face = TalkingFace(random_look(rng, SIZE, (105.0, 135.0)), SIZE)
+                frames = face.render(mouth_openings(audio, RATE, FPS, FRAMES), FPS)
+                stem = root / "lipread_mp4" / word / split / f"{word}_{number:05d}"
+                write_video(stem.with_suffix(".mp4"), frames, FPS, audio, RATE, **ENCODING)
+                write_text(stem.with_suffix(".txt"), metadata(word, duration, conf=int(rng.integers(1, 5))))
+
+
+def metadata(word: str, duration: float, *, conf: int) -> str:
+    """The clip's .txt: the word on line 1, the target word's duration in seconds on line 5 (and last)."""
+    return f"Text:  {word}\nConf:  {conf}\n\n\nDuration: {duration:.2f} seconds\n"
+
+
+def _clip_audio(word: str, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """1.16 s of int16 speech at 16 kHz with ``word`` centred among context words, and the word's duration."""
+    voice = dataclasses.replace(random_voice(rng), speed=int(rng.integers(165, 221)))
+    others = [w for w in CONTEXT if w != word]
+    sequence = [str(w) for w in rng.choice(others, size=2)] + [word] + [str(w) for w in rng.choice(others, size=2)]
+    pieces, start, target = [], 0, (0, 0)
+    for i, w in enumerate(sequence):
+        clip = speak_word(w.lower(), voice, RATE)
+        if i:
+            start += int(rng.integers(0, RATE * 6 // 100))  # up to 60 ms between words
+        pieces.append((start, clip))
+        if i == 2:
+            target = (start, start + len(clip))
+        start += len(clip)
+    speech = np.zeros(start + 2 * CLIP, np.int16)  # room on both sides for a clip centred anywhere
+    for begin, clip in pieces:
+        speech[CLIP + begin : CLIP + begin + len(clip)] = clip
+    centre = CLIP + (target[0] + target[1]) // 2
+    audio = speech[centre - CLIP // 2 : centre - CLIP // 2 + CLIP]
+    return add_noise(audio, rng, float(rng.uniform(20, 30))), (target[1] - target[0]) / RATE
