@@ -6,10 +6,10 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import REPO, copy_workflow, tool
 
 from avsec.config import check_corpora, flags, load_config, parse_flags, resolve_scale, validate
 from avsec.errors import ConfigError
+from conftest import REPO, copy_workflow, tool
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 

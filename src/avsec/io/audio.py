@@ -6,12 +6,13 @@ the ffmpeg binary in :mod:`avsec.io.video`. Every failure is an :class:`~avsec.e
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
+from scipy.signal import firwin, resample_poly
 
 from avsec.errors import InputError
 from avsec.io.atomic import atomic_path
@@ -28,25 +29,45 @@ def audio_info(path: str | Path) -> sf._SoundFileInfo:
         raise InputError(path, f"unreadable audio ({_short(exc)})") from None
 
 
-def read_audio(path: str | Path, *, expect_rate: int | None = None) -> tuple[np.ndarray, int]:
-    """Read a mono audio file as int16 samples.
+def read_audio(
+    path: str | Path, *, expect_rate: int | None = None, frames: int | None = None
+) -> tuple[np.ndarray, int]:
+    """Read a mono audio file as int16 samples (only the first ``frames`` samples when given).
 
-    Raises InputError for an unreadable, empty, multi-channel, non-finite or (with ``expect_rate``)
-    wrong-rate file.
+    Raises InputError for an unreadable (or header-less), empty, multi-channel, non-finite or (with
+    ``expect_rate``) wrong-rate file. 16-bit PCM is read as int16 directly; other encodings through float32.
     """
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as exc:
+        with sf.SoundFile(str(path)) as fh:
+            _check_header(path, fh.format, fh.channels, fh.frames, fh.samplerate, expect_rate)
+            count = -1 if frames is None else int(frames)
+            if fh.subtype == "PCM_16":
+                data = fh.read(count, dtype="int16", always_2d=True)[:, 0]
+            else:
+                data = fh.read(count, dtype="float32", always_2d=True)[:, 0]
+            rate = fh.samplerate
+    except InputError:
+        raise
+    except Exception as exc:  # libsndfile reports every problem as a RuntimeError/LibsndfileError
         raise InputError(path, f"unreadable audio ({_short(exc)})") from None
-    if data.shape[1] != 1:
-        raise InputError(path, f"expected mono audio, found {data.shape[1]} channels")
     if data.shape[0] == 0:
         raise InputError(path, "empty audio (0 samples)")
+    if data.dtype == np.int16:
+        return np.ascontiguousarray(data), rate
     if not np.isfinite(data).all():
         raise InputError(path, "audio contains NaN or infinite samples")
+    return to_int16(data), rate
+
+
+def _check_header(path: str | Path, fmt: str, channels: int, frames: int, rate: int, expect_rate: int | None) -> None:
+    if fmt == "RAW":  # libsndfile falls back to header-less raw samples for a broken .au/.raw: garbage, not audio
+        raise InputError(path, "unreadable audio (no valid audio header)")
+    if channels != 1:
+        raise InputError(path, f"expected mono audio, found {channels} channels")
+    if frames == 0:
+        raise InputError(path, "empty audio (0 samples)")
     if expect_rate is not None and rate != expect_rate:
         raise InputError(path, f"sample rate {rate} Hz, expected {expect_rate} Hz")
-    return to_int16(data[:, 0]), rate
 
 
 def to_int16(x: np.ndarray) -> np.ndarray:
@@ -55,12 +76,26 @@ def to_int16(x: np.ndarray) -> np.ndarray:
 
 
 def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """Resample int16 samples by an exact rational polyphase filter (deterministic)."""
+    """Resample int16 samples by an exact rational polyphase filter (deterministic).
+
+    scipy's default filter (Kaiser, beta 5, 10 zero crossings per side) is designed once per ratio and
+    applied in float32, which is ample for int16 output and about 2.5x faster than float64.
+    """
     if rate_in == rate_out:
         return x
     ratio = Fraction(rate_out, rate_in)
-    y = resample_poly(x.astype(np.float64), ratio.numerator, ratio.denominator)
+    up, down = ratio.numerator, ratio.denominator
+    y = resample_poly(x.astype(np.float32), up, down, window=_polyphase_filter(up, down))
     return np.clip(np.round(y), -32768, 32767).astype(np.int16)
+
+
+@functools.lru_cache(maxsize=8)
+def _polyphase_filter(up: int, down: int) -> np.ndarray:
+    """scipy.signal.resample_poly's default low-pass filter for ``up/down`` (designing it costs as much as using it)."""
+    max_rate = max(up, down)
+    h = firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0)).astype(np.float32)
+    h.flags.writeable = False
+    return h
 
 
 def normalize(x: np.ndarray) -> np.ndarray:

