@@ -1,0 +1,159 @@
+"""The SLURM side, for real: a one-node cluster from slurm/local_cluster.sh (root, Debian's slurm-wlm and munge),
+a fake GPU that jobs see as CUDA_VISIBLE_DEVICES=0, and Snakemake submitting through
+snakemake-executor-plugin-slurm with the test profile tests/slurm (the project's slurm/ profile with short
+status-polling delays)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, REPO, copy_workflow, tool
+
+pytestmark = pytest.mark.slurm
+
+CLUSTER = REPO / "slurm" / "local_cluster.sh"
+PROFILE = REPO / "tests" / "slurm"
+MARKER = "# Written by avsec slurm/local_cluster.sh"
+FINISHED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE"}
+
+
+def _sbin(name: str) -> str | None:
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+
+
+def _skip_reason() -> str | None:
+    if os.name != "posix" or os.geteuid() != 0:
+        return "the local SLURM cluster needs root (it starts munged, slurmctld and slurmd)"
+    missing = [name for name in ("slurmctld", "slurmd", "munged", "sbatch") if _sbin(name) is None]
+    if missing:
+        return f"{', '.join(missing)} not installed (apt-get install slurm-wlm munge, or bash setup.sh --test)"
+    conf = Path("/etc/slurm/slurm.conf")
+    if conf.exists() and MARKER not in conf.read_text(errors="replace"):
+        return "/etc/slurm/slurm.conf belongs to another SLURM installation; not touching it"
+    return None
+
+
+def _cluster(command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(CLUSTER), command], capture_output=True, text=True, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    """A running single-node cluster; stopped afterwards unless it was already running before."""
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    was_running = _cluster("status").returncode == 0
+    started = _cluster("start")
+    assert started.returncode == 0, f"local_cluster.sh start failed:\n{started.stdout}\n{started.stderr}"
+    yield
+    if not was_running:
+        stopped = _cluster("stop")
+        assert stopped.returncode == 0, f"local_cluster.sh stop failed:\n{stopped.stdout}\n{stopped.stderr}"
+
+
+def job_env() -> dict[str, str]:
+    """The environment Snakemake runs in: the project's venv first on PATH (sbatch exports it to the jobs),
+    no SLURM variables inherited from an enclosing job."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SLURM_", "SBATCH_", "SRUN_"))}
+    env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "/usr/bin:/bin")])
+    return env
+
+
+def wait_for_job(job_id: str, timeout: float = 60) -> str:
+    state = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = subprocess.run(
+            ["squeue", "-h", "-j", job_id, "--states=all", "-o", "%T"], capture_output=True, text=True
+        ).stdout.strip()
+        if state in FINISHED:
+            return state
+        time.sleep(0.5)
+    raise AssertionError(f"SLURM job {job_id} not finished after {timeout} s (state {state!r})")
+
+
+def snakemake(workdir: Path, *targets: str, timeout: float = 300) -> str:
+    cmd = [tool("snakemake"), "--profile", str(PROFILE), *targets]
+    done = subprocess.run(cmd, cwd=workdir, env=job_env(), capture_output=True, text=True, timeout=timeout)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, f"{' '.join(cmd)} failed (exit {done.returncode}):\n{output[-6000:]}"
+    return output
+
+
+def slurm_logs(workdir: Path, rule: str) -> list[Path]:
+    """The plugin's per-job SLURM logs of a rule (kept for successful jobs by the test profile)."""
+    return sorted((workdir / ".snakemake" / "slurm_logs" / f"rule_{rule}").rglob("*.log"))
+
+
+def test_gpu_job_sees_the_fake_gpu(slurm_cluster, tmp_path):
+    """sbatch --gpus=1 gets GPU 0, and srun inside the job finds the configuration (/etc/slurm/slurm.conf)."""
+    out = tmp_path / "job.out"
+    script = 'echo "batch=$CUDA_VISIBLE_DEVICES"; srun -n1 bash -c \'echo "step=$CUDA_VISIBLE_DEVICES"\''
+    submitted = subprocess.run(
+        ["sbatch", "--parsable", "--gpus=1", "-t", "5", "--mem=100", "-o", str(out), "--wrap", script],
+        capture_output=True,
+        text=True,
+        env=job_env(),
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.strip().split(";")[0]
+    assert wait_for_job(job_id) == "COMPLETED", out.read_text() if out.exists() else "no job output"
+    lines = out.read_text().split()
+    assert "batch=0" in lines and "step=0" in lines, lines
+
+
+TINY_SNAKEFILE = """
+rule all:
+    input:
+        "gpu.txt",
+        "cpu.txt",
+
+
+rule on_gpu:
+    output:
+        "gpu.txt",
+    resources:
+        gpu=1,
+    shell:
+        "echo CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES SLURM_JOB_ID=$SLURM_JOB_ID > {output}"
+
+
+rule on_cpu:
+    output:
+        "cpu.txt",
+    shell:
+        "echo CUDA_VISIBLE_DEVICES=${{CUDA_VISIBLE_DEVICES:-none}} SLURM_JOB_ID=$SLURM_JOB_ID > {output}"
+"""
+
+
+def test_gpu_resource_reaches_slurm(slurm_cluster, tmp_path):
+    """A rule's `gpu=1` resource becomes `sbatch --gpus=1`; a rule without it gets no GPU."""
+    (tmp_path / "Snakefile").write_text(TINY_SNAKEFILE)
+    snakemake(tmp_path, "all", timeout=120)
+    gpu = dict(item.split("=", 1) for item in (tmp_path / "gpu.txt").read_text().split())
+    cpu = dict(item.split("=", 1) for item in (tmp_path / "cpu.txt").read_text().split())
+    assert gpu["CUDA_VISIBLE_DEVICES"] == "0" and gpu["SLURM_JOB_ID"]
+    assert cpu["CUDA_VISIBLE_DEVICES"] == "none" and cpu["SLURM_JOB_ID"]
+    assert gpu["SLURM_JOB_ID"] != cpu["SLURM_JOB_ID"]
+    assert slurm_logs(tmp_path, "on_gpu") and slurm_logs(tmp_path, "on_cpu")
+
+
+@pytest.mark.slow
+def test_data_preparation_through_slurm(slurm_cluster, tmp_path):
+    """The data-preparation part of the DAG (synth_corpus, then prepare_corpus) as SLURM jobs."""
+    workdir = copy_workflow(tmp_path / "wf")
+    snakemake(workdir, "results/prep/speech_commands")
+    for rule in ("synth_corpus", "prepare_corpus"):
+        logs = slurm_logs(workdir, rule)
+        assert logs, f"no SLURM log for rule {rule}: it did not run through SLURM"
+        assert "--executor slurm-jobstep" in logs[0].read_text()
+    manifest = workdir / "results" / "prep" / "speech_commands" / "manifest.tsv"
+    rows = [line for line in manifest.read_text().splitlines()[1:] if line.strip()]
+    assert rows, f"{manifest} has no rows"
