@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -13,6 +14,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "dvc.yaml", "rules", "workflow", "envs", "slurm", "src")
+
+
+# The environment of a user who activated .venv: `python` in the workflow's commands is the project's.
+VENV_ENV = {**os.environ, "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")])}
 
 
 def tool(name: str) -> str:
@@ -43,6 +48,7 @@ def copy_workflow(dest: Path, *, scale: str = "smoke", corpora_root: Path | None
         text = re.sub(r"^(\s+\w+: )(/data/corpora/\S+)$", repoint, text, flags=re.M)
     (dest / "config.yaml").write_text(text)
     subprocess.run([tool("dvc"), "init", "--no-scm", "-q"], cwd=dest, check=True)
+    shutil.copy2(REPO / ".dvcignore", dest / ".dvcignore")
     return dest
 
 

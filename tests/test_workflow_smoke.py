@@ -9,27 +9,28 @@ import subprocess
 import pytest
 
 from avsec.io.shards import ShardedArray, read_tsv
-from conftest import copy_workflow, tool
+from conftest import VENV_ENV, copy_workflow, tool
 
 pytestmark = pytest.mark.slow
 
 
 def digests(root) -> dict[str, str]:
-    """sha256 of every artifact under results/ except logs and benchmarks (they hold times)."""
+    """sha256 of every artifact under results/ except logs and benchmarks (they hold times) and Snakemake's
+    directory markers (.dvcignore leaves them out of DVC's hashes too)."""
     out = {}
     for path in sorted((root / "results").rglob("*")):
         rel = path.relative_to(root).as_posix()
         if (
             path.is_file()
             and not rel.startswith(("results/logs/", "results/benchmarks/"))
-            and path.name != ".gitignore"
+            and path.name not in (".gitignore", ".snakemake_timestamp")
         ):
             out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
 
 
 def run(cmd, cwd):
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=VENV_ENV)
     assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout + done.stderr
 
