@@ -50,6 +50,7 @@ def test_snakemake_all_prepares_every_corpus(snakemake_run):
     for feature in ("stego_timit", "stego_librispeech"):
         rows = ShardedArray(snakemake_run / "results/features" / feature)
         assert rows[0].shape == (2, 256, 256) and rows[0].dtype.name == "float16"
+        assert {int(m["length"]) for m in rows.manifest} == {32640}, "features must locate their source samples"
     for corpus in ("grid", "lrw"):
         assert any((snakemake_run / "results/synth" / corpus).rglob("*.mp*")), corpus
     assert "Nothing to be done" in run([tool("snakemake"), "-n", "all"], snakemake_run)

@@ -142,7 +142,12 @@ def extract_stft(
             for i, feature in zip(rows, features, strict=True):
                 meta = source.manifest[i]
                 writer.add(
-                    feature, split=meta["split"], label=meta["label"], source=meta["source"], offset=int(meta["offset"])
+                    feature,
+                    split=meta["split"],
+                    label=meta["label"],
+                    source=meta["source"],
+                    offset=int(meta["offset"]),
+                    length=int(meta["length"]),
                 )
                 counts[meta["split"]] += 1
         return {**dict(counts), "rejects": 0}

@@ -40,8 +40,14 @@ class ShardWriter:
     _shape: tuple | None = None
     _dtype: np.dtype | None = None
 
-    def add(self, row: np.ndarray, *, split: str, label: str, source: str, offset: int = 0) -> None:
-        """Append one row (all rows share shape and dtype) with its manifest entry."""
+    def add(
+        self, row: np.ndarray, *, split: str, label: str, source: str, offset: int = 0, length: int | None = None
+    ) -> None:
+        """Append one row (all rows share shape and dtype) with its manifest entry.
+
+        ``offset`` and ``length`` locate the row in its source file (samples for audio); ``length`` defaults to
+        the row's first dimension, which is right for waveform rows; derived rows (features) pass their source's.
+        """
         row = np.ascontiguousarray(row)
         if self._shape is None:
             self._shape, self._dtype = row.shape, row.dtype
@@ -56,7 +62,7 @@ class ShardWriter:
                 label=label,
                 source=source,
                 offset=int(offset),
-                length=int(row.shape[0]) if row.ndim else 1,
+                length=int(length if length is not None else (row.shape[0] if row.ndim else 1)),
             )
         )
         self._buffer.append(row)
