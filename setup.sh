@@ -29,8 +29,9 @@ want=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "setup: creating .venv with the pinned environment (torch is large: a few minutes the first time)"
     [ -x .venv/bin/python ] || "$PY" -m venv .venv
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -c requirements.lock -e '.[dev]'
+    # (grep drops the pip warnings about index locations this machine's pip.conf names but does not have)
+    .venv/bin/python -m pip install -q --upgrade pip 2> >(grep -v "is ignored: it is neither" >&2)
+    .venv/bin/python -m pip install -q -c requirements.lock -e '.[dev]' 2> >(grep -v "is ignored: it is neither" >&2)
     echo "$want" > "$stamp"
 fi
 echo "setup: ready (.venv/bin has snakemake, dvc, pytest)"
