@@ -45,7 +45,11 @@ def _cluster(command: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def slurm_cluster():
-    """A running single-node cluster; stopped afterwards unless it was already running before."""
+    """A running single-node cluster; stopped and its config removed afterwards unless it was already running.
+
+    Removing /etc/slurm/slurm.conf matters: with a config but no controller, the SLURM plugin's import (every
+    `snakemake` call, local ones too) waits about 10 s on `scontrol show config`.
+    """
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
@@ -54,8 +58,8 @@ def slurm_cluster():
     assert started.returncode == 0, f"local_cluster.sh start failed:\n{started.stdout}\n{started.stderr}"
     yield
     if not was_running:
-        stopped = _cluster("stop")
-        assert stopped.returncode == 0, f"local_cluster.sh stop failed:\n{stopped.stdout}\n{stopped.stderr}"
+        stopped = _cluster("clean")
+        assert stopped.returncode == 0, f"local_cluster.sh clean failed:\n{stopped.stdout}\n{stopped.stderr}"
 
 
 def job_env() -> dict[str, str]:
