@@ -348,7 +348,7 @@ def test_voc(tmp_path_factory):
         assert tree.findtext("filename") == f"{i}.jpg" and tree.findtext("size/depth") == "3"
         width, height = int(tree.findtext("size/width")), int(tree.findtext("size/height"))
         box = [int(tree.findtext(f"object/bndbox/{k}")) for k in ("xmin", "ymin", "xmax", "ymax")]
-        assert 1 <= box[0] < box[2] <= width and 1 <= box[1] < box[3] <= height
+        assert 0 < box[0] < box[2] <= width and 0 < box[1] < box[3] <= height
         try:
             with Image.open(base / "JPEGImages" / f"{i}.jpg") as image:
                 assert image.format == "JPEG" and image.size == (width, height) and max(image.size) == 500

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from avsec.data.synth.face import TalkingFace, mouth_openings, random_look
-from avsec.data.synth.speech import Voice, add_noise, random_voice, speak
+from avsec.data.synth.speech import Voice, add_noise, random_voice, speak, trim_silence
 from avsec.io.atomic import write_text
 from avsec.io.audio import write_audio
 from avsec.io.video import write_video
@@ -80,13 +80,7 @@ def sentence_id(words: tuple[str, ...]) -> str:
 
 def speak_word(word: str, voice: Voice, rate: int) -> np.ndarray:
     """One word from espeak-ng with the synthesiser's leading and trailing silence cut (5 ms kept)."""
-    x = speak(LETTER_NAMES.get(word, word), voice, rate)
-    level = np.abs(x.astype(np.int32))
-    loud = np.nonzero(level > 0.03 * max(int(level.max()), 1))[0]
-    if len(loud) == 0:
-        return x[:0]
-    margin = rate // 200
-    return x[max(loud[0] - margin, 0) : loud[-1] + margin]
+    return trim_silence(speak(LETTER_NAMES.get(word, word), voice, rate), rate)
 
 
 def _sentences(rng: np.random.Generator, n: int) -> list[tuple[str, ...]]:
