@@ -122,6 +122,44 @@ def read_video_audio(path: str | Path, rate: int = 16000) -> np.ndarray:
     return samples
 
 
+def read_clip(
+    path: str | Path, rate: int = 16000, *, audio: bool = True
+) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """:func:`read_video` and :func:`read_video_audio` in one probe and one ffmpeg run (about twice as fast).
+
+    Returns (frames, fps, audio): audio is int16 mono at ``rate`` aligned to the first video frame as
+    :func:`read_video_audio` aligns it, or None when ``audio`` is False or the file has no audio stream.
+    """
+    path = Path(path)
+    info = probe(path)
+    stream = _stream(path, "video", info)
+    width, height = int(stream["width"]), int(stream["height"])
+    audio_stream = next((s for s in info["streams"] if s.get("codec_type") == "audio"), None) if audio else None
+    source = ffmpeg.input(str(path))
+    outputs = [source.output("pipe:", format="rawvideo", pix_fmt="rgb24", map="0:v:0", vsync="passthrough")]
+    with tempfile.TemporaryDirectory(prefix="avsec-clip-") as scratch:
+        raw_audio = Path(scratch) / "audio.s16le"
+        if audio_stream is not None:
+            options = {"format": "s16le", "acodec": "pcm_s16le", "map": "0:a:0", "ac": 1, "ar": rate}
+            outputs.append(source.output(str(raw_audio), **options))
+        cmd = ffmpeg.merge_outputs(*outputs).global_args(*_QUIET).overwrite_output()
+        raw = _run(cmd, path, "could not decode the video" + (" or its audio" if audio_stream is not None else ""))
+        pcm = raw_audio.read_bytes() if audio_stream is not None else b""
+    size = width * height * 3
+    if len(raw) == 0 or len(raw) % size:
+        raise InputError(path, f"decoded {len(raw)} bytes, not a whole number of {width}x{height} frames")
+    frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, height, width, 3).copy()
+    if audio_stream is None:
+        return frames, _frame_rate(stream), None
+    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.int16)
+    if len(samples) == 0:
+        raise InputError(path, "empty audio track (0 samples)")
+    if "start_time" in audio_stream and "start_time" in stream:
+        shift = round((float(audio_stream["start_time"]) - float(stream["start_time"])) * rate)
+        samples = np.concatenate([np.zeros(shift, np.int16), samples]) if shift > 0 else samples[-shift:]
+    return frames, _frame_rate(stream), samples
+
+
 def _stream(path: Path, kind: str, info: dict | None = None) -> dict:
     """The first stream of ``kind`` ("video" or "audio") in ``path``, or InputError."""
     info = probe(path) if info is None else info
