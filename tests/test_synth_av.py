@@ -49,7 +49,8 @@ def test_grid_layout(grid):
     pattern = re.compile(
         rf"^(s(?P<s1>\d+)/video/mpg_6000/(?P<v>{GRID_ID})\.mpg"
         rf"|s(?P<s2>\d+)/align/(?P<a>{GRID_ID})\.align"
-        rf"|audio_25k/s(?P<s3>\d+)/(?P<w>{GRID_ID})\.wav)$"
+        rf"|audio_25k/s(?P<s3>\d+)/(?P<w>{GRID_ID})\.wav"
+        rf"|GRID_landmarks/s\d+/video/mpg_6000/{GRID_ID}\.npz)$"  # ground truth beside the corpus
     )
     assert files and all(pattern.match(f) for f in files), files
     ids = {(m["s1"], m["v"]) for m in map(pattern.match, files) if m["v"]}
@@ -97,7 +98,10 @@ def test_grid_align_and_audio(grid):
 
 def test_lrw_layout(lrw):
     files = _files(lrw)
-    pattern = re.compile(r"^lipread_mp4/(?P<word>[A-Z]+)/(?P<split>train|val|test)/(?P=word)_(?P<n>\d{5})\.(mp4|txt)$")
+    pattern = re.compile(
+        r"^(lipread_mp4/(?P<word>[A-Z]+)/(?P<split>train|val|test)/(?P=word)_(?P<n>\d{5})\.(mp4|txt)"
+        r"|LRW_landmarks/(?P<w>[A-Z]+)/(train|val|test)/(?P=w)_\d{5}\.npz)$"  # ground truth beside the corpus
+    )
     assert files and all(pattern.match(f) for f in files), files
     for word in LRW_SIZES["words"]:
         for split in ("train", "val", "test"):

@@ -7,6 +7,13 @@ lowers the jaw by that frame's mouth opening, which :func:`mouth_openings` deriv
 frame's own 40 ms, so the picture follows the sound with no lag. The opening drops the lower lip, lower teeth
 and chin and shows the dark inner mouth between the teeth; a slow, small head motion independent of the audio
 keeps the frames from being static.
+
+The renderer knows where the face is: :data:`PHOTO_LANDMARKS` are the photo's 68 facial landmarks (iBUG /
+Multi-PIE convention), measured by hand on zoomed crops of the photo (eye corners, nose tip and lip corners
+within about 1 px, lip contours within 1-2 px, jaw and brows within 2-3 px; the jaw's upper ends are under the
+hair). :meth:`TalkingFace.landmarks` maps them through the same geometry as :meth:`TalkingFace.render` (mirror
+image with left/right point indices swapped, the lowered jaw, the look's placement and the head motion), so each
+frame's ground-truth landmarks are exact for the rendered picture.
 """
 
 from __future__ import annotations
@@ -28,6 +35,38 @@ SMILE_CURVE = 5.0  # the parting line rises by this much towards the corners (sh
 CHIN_Y = 177.0
 JAW_HALF_WIDTH = 40.0
 MAX_DROP = 11.0  # jaw drop at full opening, photo pixels (about half the mouth width)
+
+# The photo's 68 landmarks (x, y), iBUG 68-point convention; "left"/"right" are the image's. 0-16 jaw from the
+# image-left end (under the hair at ear height) round the chin (8) to the image-right end; 17-21 and 22-26 brows,
+# image-left to image-right; 27-30 nose bridge down to the tip, 31-35 nostrils and nose base left to right; 36-41
+# image-left eye (the subject's right eye; 36 outer corner, 39 inner, 37-38 upper lid, 40-41 lower lid), 42-47
+# image-right eye (42 inner corner, 45 outer); 48-59 outer lip contour clockwise from the left corner (48), 54 the
+# right corner, 51 top of the upper lip, 57 bottom of the lower lip; 60-67 inner lip contour (62 upper, 66 lower
+# lip at the centre). As photographed the lips are parted over her teeth (she smiles): the inner contour runs
+# along the edges of the teeth. Upper-lip points lie above the renderer's parting line and never move.
+PHOTO_LANDMARKS = np.array(
+    [
+        (178.0, 104.0), (179.0, 116.0), (179.5, 128.0), (181.0, 140.0), (184.0, 151.0), (188.0, 162.0),
+        (193.0, 170.0), (203.0, 174.5), (222.0, 178.0), (241.0, 176.0), (253.0, 171.0), (262.0, 163.0),
+        (265.0, 152.0), (268.0, 140.0), (268.5, 128.0), (269.5, 116.0), (269.0, 104.0),
+        (186.0, 93.0), (192.0, 90.0), (199.0, 88.5), (206.0, 89.0), (213.0, 91.0),
+        (236.0, 92.0), (243.0, 90.5), (250.0, 90.0), (257.0, 90.0), (264.0, 92.0),
+        (225.0, 102.0), (225.0, 110.0), (224.0, 118.0), (223.0, 126.0),
+        (212.0, 129.0), (218.0, 132.0), (224.0, 133.0), (230.0, 132.0), (236.0, 129.5),
+        (192.0, 100.0), (198.0, 97.0), (208.0, 97.0), (214.0, 101.0), (208.0, 103.5), (198.0, 104.0),
+        (235.5, 102.5), (243.0, 99.5), (252.0, 99.5), (260.0, 103.0), (252.0, 106.0), (243.0, 106.0),
+        (203.0, 140.5), (210.5, 138.0), (217.0, 136.5), (223.0, 136.5), (229.0, 136.5), (236.0, 138.0),
+        (243.5, 141.0), (236.5, 149.5), (231.0, 153.0), (224.0, 154.5), (215.0, 152.5), (209.5, 148.5),
+        (206.5, 142.5), (213.0, 142.8), (223.0, 144.3), (232.0, 143.8), (240.0, 143.2), (232.0, 147.8),
+        (223.0, 149.3), (214.0, 147.8),
+    ]
+)  # fmt: skip
+# Point i of a face becomes point MIRROR_68[i] of its mirror image (the subject's right eye becomes the left...).
+MIRROR_68 = np.array(
+    [*range(16, -1, -1), *range(26, 16, -1), 27, 28, 29, 30, *range(35, 30, -1),
+     45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40,
+     *range(54, 47, -1), *range(59, 54, -1), *range(64, 59, -1), 67, 66, 65]
+)  # fmt: skip
 
 _INNER_MOUTH = np.array([38.0, 10.0, 16.0], np.float32)  # dark throat, RGB
 _TONGUE = np.array([120.0, 48.0, 54.0], np.float32)
@@ -100,9 +139,40 @@ class TalkingFace:
             )
         return frames
 
-    def _mouth(self, opening: float) -> np.ndarray:
-        """The mouth region of the photo with the jaw lowered by ``opening`` (0 = as photographed, 1 = wide)."""
-        x, y = self.grid_x, self.grid_y
+    def landmarks(self, openings: np.ndarray, fps: float) -> np.ndarray:
+        """The 68 landmarks (T, 68, 2) float64, (x, y) in output-frame pixels, of the frames that :meth:`render`
+        draws for the same ``openings`` and ``fps``.
+
+        :data:`PHOTO_LANDMARKS` go through the renderer's own geometry: the mirror image (x → 511 - x, point
+        indices swapped by :data:`MIRROR_68`), the jaw lowered by each frame's opening (a point below the lips'
+        parting line lands where the lowered jaw shows the photo pixel it sat on) and the frame's affine pose.
+        """
+        base = PHOTO_LANDMARKS.copy()
+        if self.look.mirror:
+            base = base[MIRROR_68]
+            base[:, 0] = PHOTO_SIZE - 1 - base[:, 0]
+        openings = np.asarray(openings, np.float64).reshape(-1, 1)
+        x = np.broadcast_to(base[:, 0], (len(openings), len(base)))
+        points = np.stack([x, self._lowered(base[:, 0], base[:, 1], openings)], axis=-1)  # (T, 68, 2)
+        poses = np.stack([self._pose(t / fps) for t in range(len(openings))])  # (T, 2, 3)
+        return points @ poses[:, :, :2].transpose(0, 2, 1) + poses[:, None, :, 2]
+
+    def _lowered(self, x: np.ndarray, y: np.ndarray, openings: np.ndarray) -> np.ndarray:
+        """Where photo points (x, y), shape (N,), appear once the jaw is lowered by each of ``openings`` (T, 1):
+        (T, N) rows, each the rendered row whose source row (:meth:`_jaw_drop`) is y. A row moves by less than
+        the drop changes along it, so the fixed-point iteration y' = y + drop(y') contracts (factor below 0.45)
+        and converges to well under a thousandth of a pixel."""
+        _, split, _ = self._jaw_drop(x, y, 0.0)
+        moving = y >= split  # below the lips' parting line
+        lowered = np.broadcast_to(y, (len(openings), len(y))).astype(np.float64)
+        for _ in range(40):
+            drop, _, _ = self._jaw_drop(x, lowered, openings)
+            lowered = np.where(moving, y + drop, y)
+        return lowered
+
+    def _jaw_drop(self, x: np.ndarray, y: np.ndarray, opening) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """How far the picture at photo coordinates (x, y) is pushed down when the jaw drops by ``opening``:
+        (drop, the lips' parting line at x, the lens-shaped lip opening at x in [0, 1])."""
         u = (x - self.mouth_x) / MOUTH_HALF_WIDTH
         lens = np.sqrt(np.clip(1.0 - u * u, 0.0, 1.0))  # shape of the lip opening
         split = MOUTH_SPLIT_Y - SMILE_CURVE * np.clip(u, -1.0, 1.0) ** 2
@@ -111,6 +181,13 @@ class TalkingFace:
         blend = np.clip(below / 12.0, 0.0, 1.0)  # from the lip shape at the split to the whole jaw lower down
         fade = np.clip(1.0 - (y - CHIN_Y) / 25.0, 0.0, 1.0)  # the neck under the chin stays put
         drop = MAX_DROP * opening * fade * ((1.0 - blend) * lens + blend * jaw) * (below >= 0)
+        return drop, split, lens
+
+    def _mouth(self, opening: float) -> np.ndarray:
+        """The mouth region of the photo with the jaw lowered by ``opening`` (0 = as photographed, 1 = wide)."""
+        x, y = self.grid_x, self.grid_y
+        drop, split, lens = self._jaw_drop(x, y, opening)
+        below = y - split
         src_y = y - drop
         gap = np.clip(split - src_y, 0.0, 1.0) * (below >= 0)  # coverage of the parted lips
         src_y = np.where(below >= 0, np.maximum(src_y, split), src_y).astype(np.float32)

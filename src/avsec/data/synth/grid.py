@@ -6,6 +6,9 @@ Layout (as the GRID distribution unpacks)::
     s<N>/align/<id>.align           "start end word" per line, times in 1/25000 s (1000 per video frame),
                                     sil at both ends, sp for a pause between words
     audio_25k/s<N>/<id>.wav         the same speech, 25 kHz 16-bit mono
+    GRID_landmarks/s<N>/video/mpg_6000/<id>.npz
+                                    the face's true 68-point landmarks in every frame (not part of GRID: the
+                                    precomputed-landmarks format of :mod:`avsec.data.landmarks.precomputed`)
 
 Sentences follow the GRID grammar ``command colour preposition letter digit adverb`` and ids are the real
 six-character code of the words' first characters with the digit as a number (``bin blue at f two now`` is
@@ -22,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
+from avsec.data.landmarks.precomputed import LANDMARK_DIRS, landmark_path, write_landmarks
+from avsec.data.synth.defects import corrupt, remove_face
 from avsec.data.synth.face import TalkingFace, mouth_openings, random_look
 from avsec.data.synth.speech import Voice, add_noise, random_voice, speak, trim_silence
 from avsec.io.atomic import write_text
@@ -56,8 +61,14 @@ ENCODING = {
 }
 
 
-def make_grid(root: Path, *, seed: int, speakers: int = 3, sentences_per_speaker: int = 6) -> None:
-    """Write ``speakers`` speakers (s1, s2, ...) with ``sentences_per_speaker`` sentences each under ``root``."""
+def make_grid(
+    root: Path, *, seed: int, speakers: int = 3, sentences_per_speaker: int = 6, defects: bool = False
+) -> None:
+    """Write ``speakers`` speakers (s1, s2, ...) with ``sentences_per_speaker`` sentences each under ``root``.
+
+    ``defects``: damage the last sentence of the first speakers (a missing .align, a corrupt video, a video
+    without a face; :mod:`avsec.data.synth.defects`)."""
+    last: list[tuple[str, str]] = []
     for speaker in range(1, speakers + 1):
         rng = np.random.default_rng([seed, 0x6D1D, speaker])
         voice = dataclasses.replace(random_voice(rng), speed=int(rng.integers(170, 211)))
@@ -66,11 +77,28 @@ def make_grid(root: Path, *, seed: int, speakers: int = 3, sentences_per_speaker
         for words in _sentences(rng, sentences_per_speaker):
             uid = sentence_id(words)
             audio, align = _utterance(words, voice, rng, cache)
-            frames = face.render(mouth_openings(audio, RATE, FPS, FRAMES), FPS)
+            openings = mouth_openings(audio, RATE, FPS, FRAMES)
+            frames = face.render(openings, FPS)
             spk = f"s{speaker}"
+            video = f"{spk}/video/mpg_6000/{uid}.mpg"
             write_audio(root / "audio_25k" / spk / f"{uid}.wav", audio, RATE)
             write_text(root / spk / "align" / f"{uid}.align", "".join(f"{a} {b} {w}\n" for a, b, w in align))
-            write_video(root / spk / "video" / "mpg_6000" / f"{uid}.mpg", frames, FPS, audio, RATE, **ENCODING)
+            write_video(root / video, frames, FPS, audio, RATE, **ENCODING)
+            write_landmarks(landmark_path(root, video, LANDMARK_DIRS["grid"]), face.landmarks(openings, FPS))
+        last.append((spk, uid))
+    if defects:
+        plants = (
+            lambda spk, uid: (root / spk / "align" / f"{uid}.align").unlink(),
+            lambda spk, uid: corrupt(root / spk / "video/mpg_6000" / f"{uid}.mpg"),
+            lambda spk, uid: remove_face(
+                root / spk / "video/mpg_6000" / f"{uid}.mpg",
+                landmark_path(root, f"{spk}/video/mpg_6000/{uid}.mpg", LANDMARK_DIRS["grid"]),
+                RATE,
+                ENCODING,
+            ),
+        )
+        for (spk, uid), plant in zip(last, plants, strict=False):
+            plant(spk, uid)
 
 
 def sentence_id(words: tuple[str, ...]) -> str:

@@ -4,6 +4,9 @@ Layout::
 
     lipread_mp4/<WORD>/{train,val,test}/<WORD>_<NNNNN>.mp4   29 frames, 25 fps, 256x256, H.264 + AAC (16 kHz mono)
     lipread_mp4/<WORD>/{train,val,test}/<WORD>_<NNNNN>.txt   metadata; line 5 "Duration: 0.27 seconds"
+    LRW_landmarks/<WORD>/{train,val,test}/<WORD>_<NNNNN>.npz the face's true 68-point landmarks in every frame,
+                                                             where the community LRW landmarks go (the format of
+                                                             :mod:`avsec.data.landmarks.precomputed`)
 
 Numbering restarts at 00001 in every split, as in LRW. Each clip is 1.16 s of a sentence cut around the target
 word: context words before and after it, the target word's centre at the clip's centre, and the .txt gives
@@ -20,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from avsec.data.landmarks.precomputed import LANDMARK_DIRS, landmark_path, write_landmarks
+from avsec.data.synth.defects import corrupt, remove_face, strip_audio
 from avsec.data.synth.face import TalkingFace, mouth_openings, random_look
 from avsec.data.synth.grid import speak_word
 from avsec.data.synth.speech import add_noise, random_voice
@@ -55,8 +60,12 @@ def make_lrw(
     train: int = 4,
     val: int = 1,
     test: int = 1,
+    defects: bool = False,
 ) -> None:
-    """Write ``train``/``val``/``test`` clips per word of ``words`` under ``root/lipread_mp4``."""
+    """Write ``train``/``val``/``test`` clips per word of ``words`` under ``root/lipread_mp4``.
+
+    ``defects``: damage the first training clip of the first three words (corrupt video, no audio track, no face;
+    :mod:`avsec.data.synth.defects`)."""
     for word in words:
         word = word.upper()
         for split, count in zip(SPLITS, (train, val, test), strict=True):
@@ -64,10 +73,21 @@ def make_lrw(
                 rng = np.random.default_rng([seed, 0x1A3, zlib.crc32(word.encode()), SPLITS.index(split), number])
                 audio, duration = _clip_audio(word, rng)
                 face = TalkingFace(random_look(rng, SIZE, (105.0, 135.0)), SIZE)
-                frames = face.render(mouth_openings(audio, RATE, FPS, FRAMES), FPS)
-                stem = root / "lipread_mp4" / word / split / f"{word}_{number:05d}"
-                write_video(stem.with_suffix(".mp4"), frames, FPS, audio, RATE, **ENCODING)
-                write_text(stem.with_suffix(".txt"), metadata(word, duration, conf=int(rng.integers(1, 5))))
+                openings = mouth_openings(audio, RATE, FPS, FRAMES)
+                frames = face.render(openings, FPS)
+                video = f"lipread_mp4/{word}/{split}/{word}_{number:05d}.mp4"
+                write_video(root / video, frames, FPS, audio, RATE, **ENCODING)
+                write_text((root / video).with_suffix(".txt"), metadata(word, duration, conf=int(rng.integers(1, 5))))
+                write_landmarks(landmark_path(root, video, LANDMARK_DIRS["lrw"]), face.landmarks(openings, FPS))
+    if defects:
+        first = [f"lipread_mp4/{w.upper()}/train/{w.upper()}_00001.mp4" for w in words[:3]] if train else []
+        plants = (
+            lambda v: corrupt(root / v),
+            lambda v: strip_audio(root / v, ENCODING),
+            lambda v: remove_face(root / v, landmark_path(root, v, LANDMARK_DIRS["lrw"]), RATE, ENCODING),
+        )
+        for video, plant in zip(first, plants, strict=False):
+            plant(video)
 
 
 def metadata(word: str, duration: float, *, conf: int) -> str:
