@@ -8,6 +8,7 @@ configfile: "config.yaml"
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/av_data.smk"
 
 
 rule all:

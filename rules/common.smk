@@ -29,6 +29,7 @@ validate(config, "../workflow/schemas/config.schema.yaml")
 
 SCALE = config["scale"]
 PREPARED = ("timit", "librispeech", "gtzan", "speech_commands", "voc")
+AV_CORPORA = ("grid", "lrw")
 
 
 wildcard_constraints:
@@ -47,9 +48,20 @@ def prep_settings(corpus):
     return flags(config["prep"][corpus], SCALE["prep"].get(corpus, {}))
 
 
+def av_settings(corpus, step):
+    """The flags of an audiovisual step: its settings, the corpus's, and (landmarks, GRID) the speaker split."""
+    split = (
+        SCALE["av"]["grid_speakers"] if (step, corpus) == ("landmarks", "grid") else {}
+    )
+    return flags(config["av"][step], config["av"][corpus], split)
+
+
 def final_outputs():
     return [
         *expand("results/synth/{corpus}", corpus=SCALE["synthesize"]),
         *expand("results/prep/{corpus}", corpus=PREPARED),
         *expand("results/features/{feature}", feature=config["features"]),
+        *expand(
+            "results/av/{corpus}/{kind}", corpus=AV_CORPORA, kind=("mouths", "audio")
+        ),
     ]

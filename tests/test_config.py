@@ -79,6 +79,7 @@ def test_flags_round_trip():
     assert rendered == "--rate 16384 --fractions 0.8 0.1 0.1 --split_by track --leaky"
     assert parse_flags(rendered.split()) == {k: v for k, v in settings.items() if v is not False}
     assert flags({}) == ""
+    assert flags({"cache": "~/x y"}) == "--cache '~/x y'"  # quoted as DVC quotes it: no ~ expansion
     with pytest.raises(ConfigError, match="given twice"):
         parse_flags(["--a", "1", "--a", "2"])
 

@@ -69,6 +69,27 @@ def test_synthetic_defects_are_recorded_as_rejects(snakemake_run):
     assert manifest and {int(m["length"]) for m in manifest} == {16384}
 
 
+def test_audiovisual_preparation(snakemake_run):
+    """Paper 4's data: mouth crops, transforms and audio features line up; planted defects are rejects."""
+    import numpy as np
+
+    for corpus, frames in (("grid", 75), ("lrw", 29)):
+        av = snakemake_run / "results/av" / corpus
+        mouths, mfcc = ShardedArray(av / "mouths"), ShardedArray(av / "audio/mfcc")
+        assert len(mouths) > 0 and mouths[0].shape == (frames, 96, 96) and mouths[0].dtype == np.uint8
+        assert np.load(av / "mouths/transforms.npy").shape == (len(mouths), frames, 2, 3)
+        assert mfcc[0].shape == (13, 4 * frames)
+        assert [m["source"] for m in mouths.manifest] == [m["source"] for m in mfcc.manifest]
+        reasons = " | ".join(r["reason"] for r in read_tsv(av / "landmarks/rejects.tsv"))
+        assert "no face in" in reasons, reasons
+    lrw = " | ".join(r["reason"] for r in read_tsv(snakemake_run / "results/av/lrw/landmarks/rejects.tsv"))
+    grid = " | ".join(r["reason"] for r in read_tsv(snakemake_run / "results/av/grid/landmarks/rejects.tsv"))
+    assert "no audio track" in lrw and "unreadable video" in lrw
+    assert "no alignment file" in grid
+    grid_splits = {m["split"] for m in ShardedArray(snakemake_run / "results/av/grid/mouths").manifest}
+    assert grid_splits == {"train", "val", "test"}
+
+
 def test_dvc_repro_gives_the_same_files(snakemake_run, tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
     run([tool("dvc"), "repro", "--quiet"], workdir)

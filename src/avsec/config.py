@@ -2,12 +2,13 @@
 
 Used by rules/common.smk (at workflow start) and by the scripts; knows nothing of Snakemake. The flag
 rendering is exactly DVC's dict unpacking (``${mapping}`` in a dvc.yaml ``cmd``), so Snakemake and DVC run
-the same command lines: ``{a: 1, b: [x, y], c: true, d: false}`` → ``--a 1 --b x y --c``.
+the same command lines: ``{a: 1, b: [x, y], c: true, d: false}`` → ``--a 1 --b x y --c``, values shell-quoted.
 """
 
 from __future__ import annotations
 
 import copy
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -101,7 +102,8 @@ def flags(*settings: Mapping) -> str:
 
 
 def _scalar(value) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    """One value as DVC writes it: booleans lower-case, then shell-quoted where needed (``~`` is not expanded)."""
+    return shlex.quote(str(value).lower() if isinstance(value, bool) else str(value))
 
 
 def parse_flags(argv: Sequence[str]) -> dict:

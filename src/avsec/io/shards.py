@@ -93,6 +93,13 @@ class ShardWriter:
     def rows(self) -> int:
         return len(self._manifest)
 
+    def summary(self) -> dict[str, int]:
+        """Rows per split and the number of rejects, e.g. ``{"train": 80, "test": 20, "rejects": 2}``."""
+        counts: dict[str, int] = {}
+        for entry in self._manifest:
+            counts[entry["split"]] = counts.get(entry["split"], 0) + 1
+        return {**counts, "rejects": len(self._rejects)}
+
     @property
     def rejects(self) -> list[tuple[str, str]]:
         return list(self._rejects)

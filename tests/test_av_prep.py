@@ -1,0 +1,63 @@
+"""Paper 4's preparation end to end on a small synthetic LRW: mouth crops land on the true mouth with the
+`precomputed` and `opencv` landmark backends, and every output lines up with the landmarks manifest."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from avsec.data import av_prep
+from avsec.data.landmarks.precomputed import LANDMARK_DIRS, landmark_path, read_landmarks
+from avsec.data.mouth import apply_transform
+from avsec.data.synth import make_corpus
+from avsec.io.shards import ShardedArray, read_tsv
+
+
+@pytest.fixture(scope="module")
+def lrw(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lrw") / "lrw"
+    make_corpus("lrw", root, seed=5, sizes={"words": ["ABOUT", "AGAIN"], "train": 2, "val": 1, "test": 1})
+    return root
+
+
+# Crops are centred on the ±6-frame smoothed mouth, so even true landmarks are off by a pixel or two per frame.
+@pytest.mark.parametrize("backend, median_px, max_px", [("precomputed", 2.0, 5.0), ("opencv", 4.0, 16.0)])
+def test_crops_land_on_the_true_mouth(lrw, tmp_path, backend, median_px, max_px):
+    landmarks, face, mouths = tmp_path / "landmarks", tmp_path / "mean_face.npy", tmp_path / "mouths"
+    summary = av_prep.detect_corpus_landmarks("lrw", lrw, landmarks, frames=29, backend=backend, max_missing=0.5)
+    assert summary["rejects"] == 0 and summary["train"] == 4
+    av_prep.compute_mean_face(landmarks, face, size=256)
+    av_prep.crop_corpus_mouths("lrw", lrw, landmarks, face, mouths, frames=29)
+    rows = ShardedArray(mouths)
+    transforms, boxes = np.load(mouths / "transforms.npy"), np.load(mouths / "boxes.npy")
+    assert len(rows) == len(ShardedArray(landmarks)) == len(transforms) == len(boxes) == 8
+    errors = []
+    for i, meta in enumerate(rows.manifest):
+        truth = read_landmarks(landmark_path(lrw, meta["source"], LANDMARK_DIRS["lrw"]))[:, 48:68].mean(axis=1)
+        for t in range(29):
+            centre = apply_transform(transforms[i, t], truth[t][None])[0]  # the true mouth in aligned-face pixels
+            box = boxes[i, t]
+            errors.append(np.hypot(*(centre - [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])))
+    assert np.median(errors) <= median_px and np.max(errors) <= max_px, (np.median(errors), np.max(errors))
+
+
+def test_audio_features_follow_the_landmarks_manifest(lrw, tmp_path):
+    landmarks, audio = tmp_path / "landmarks", tmp_path / "audio"
+    av_prep.detect_corpus_landmarks("lrw", lrw, landmarks, frames=29, backend="precomputed", max_missing=0.5)
+    av_prep.extract_corpus_audio("lrw", lrw, landmarks, audio, frames=29)
+    sources = [m["source"] for m in read_tsv(landmarks / "manifest.tsv")]
+    for kind, shape in (("wave", (29 * 640,)), ("mfcc", (13, 116))):
+        rows = ShardedArray(audio / kind)
+        assert [m["source"] for m in rows.manifest] == sources and rows[0].shape == shape
+
+
+def test_grid_speakers_outside_every_split_are_recorded(tmp_path):
+    root = tmp_path / "grid"
+    make_corpus("grid", root, seed=2, sizes={"speakers": 2, "sentences_per_speaker": 1})
+    out = tmp_path / "landmarks"
+    av_prep.detect_corpus_landmarks(
+        "grid", root, out, frames=75, backend="precomputed", max_missing=0.5, train="s1", val=[], test=[]
+    )
+    rejects = read_tsv(out / "rejects.tsv")
+    assert [r["reason"] for r in rejects] == ["speaker s2 is in no split of av.grid_speakers"]
+    assert {m["split"] for m in read_tsv(out / "manifest.tsv")} == {"train"}
