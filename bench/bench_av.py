@@ -1,0 +1,63 @@
+"""Audiovisual preparation speed on a synthetic LRW corpus, against ffmpeg's decode of the same videos measured
+in the same run: the crop step (decode + mouth ROI) and landmark detection per backend, in frames per second.
+Prints the crop/decode time ratio last.
+
+    .venv/bin/python bench/bench_av.py [--words 4] [--clips 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from avsec.data import av_prep
+from avsec.data.av_corpora import lrw_items
+from avsec.data.landmarks import detect
+from avsec.data.synth import make_corpus
+from avsec.io.video import read_clip
+
+WORDS = ("ABOUT", "ABSOLUTELY", "ACCESS", "AGAIN", "AGAINST", "AFTER", "AFFAIRS", "ACTUALLY")
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--words", type=int, default=4)
+    parser.add_argument("--clips", type=int, default=4, help="training clips per word")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        root = tmp / "lrw"
+        sizes = {"words": list(WORDS[: args.words]), "train": args.clips, "val": 0, "test": 0}
+        make_corpus("lrw", root, seed=1, sizes=sizes)
+        items, _ = lrw_items(root)
+        frames = 29 * len(items)
+        decode = timed(lambda: [read_clip(item.path) for item in items])
+        landmarks = tmp / "landmarks"
+        precomputed = timed(
+            lambda: av_prep.detect_corpus_landmarks(
+                "lrw", root, landmarks, frames=29, backend="precomputed", max_missing=0.5
+            )
+        )
+        av_prep.compute_mean_face(landmarks, tmp / "face.npy")
+        crop = timed(lambda: av_prep.crop_corpus_mouths("lrw", root, landmarks, tmp / "face.npy", tmp / "m", frames=29))
+        video = read_clip(items[0].path)[0]
+        opencv = timed(lambda: detect(video, backend="opencv")) * len(items)
+    print(f"{len(items)} LRW clips, {frames} frames")
+    print(f"ffmpeg decode (baseline):        {frames / decode:8.0f} frames/s")
+    print(f"landmarks, precomputed files:    {frames / precomputed:8.0f} frames/s")
+    print(f"landmarks, opencv (detect only): {frames / opencv:8.0f} frames/s")
+    print("landmarks, face_alignment:       needs its weights in a cache dir and a GPU (not measured here)")
+    print(f"crop step (decode + mouth ROI):  {frames / crop:8.0f} frames/s")
+    print(f"ratio crop step / decode: {crop / decode:.2f}")
+
+
+if __name__ == "__main__":
+    main()
