@@ -6,13 +6,15 @@ previous one), and the boxes are smoothed by a running median over ``±smooth`` 
 cascade's size jitter. The 68 points are then a geometric estimate:
 
 1. :data:`MEAN_SHAPE` (the iBUG 68-point mean face, normalised to its own bounding box) is placed into the face
-   box by :data:`SHAPE_IN_BOX`, the position of that bounding box in Haar-box units (eyes at 38 %, mouth at
-   85 % of the box height, chin 17 % below the box; measured on the astronaut photo of the synthetic corpora).
-2. The mouth (points 48-67) is moved to where the image shows it: in a window around the placed mouth, a
-   black-hat filter picks out structures darker than the skin around them and about a mouth's height (the
-   dark opening of an open mouth, the line between closed lips), whose weighted centroid is taken as the mouth
-   centre; the shift is bounded (``max_shift`` mouth widths) and smoothed over time like the boxes. The mouth's
-   vertical opening scales the lip points apart.
+   box by :data:`SHAPE_IN_BOX`, the position of that bounding box in Haar-box units: the least-squares fit of the
+   mean shape to the hand-measured landmarks of the synthetic corpora's photo in its Haar box (eyes at about 38 %
+   and the mouth at 85 % of the box height, the chin 17 % below the box). One face is little to calibrate on;
+   faces of other proportions put the mouth elsewhere in the box, which step 2 corrects.
+2. The mouth (points 48-67) is moved to where the image shows it (:func:`mouth_shift`): around the placed mouth,
+   a black-hat filter picks out what is darker than the skin around it and smaller than a mouth (the dark
+   opening of an open mouth, the line between closed lips); the darkest such band across the middle of the face
+   gives the mouth's height, its mirror symmetry the mouth's centre across, and its height at the centre the lips'
+   opening. The shift is bounded and smoothed over time like the boxes; the lips part by the opening.
 
 Frames where the cascade finds no face get NaN rows (the crop stage interpolates them). This is a fallback:
 the eyes, nose and jaw are only as good as a mean shape in a box, and the mouth is typically within a few
@@ -22,6 +24,7 @@ the weights are available.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import cv2
@@ -54,7 +57,6 @@ SHAPE_IN_BOX = (-0.025, 0.225, 1.05, 0.935)
 MOUTH = slice(48, 68)
 UPPER_LIP = [49, 50, 51, 52, 53, 61, 62, 63]  # points that move up as the mouth opens
 LOWER_LIP = [55, 56, 57, 58, 59, 65, 66, 67]  # and down
-BAND = 0.2  # half-height of the rows compared for symmetry, in mouth widths
 DARK_CUT = 0.4  # share of the strongest dark response that outlines the mouth
 CASCADE = "haarcascade_frontalface_default.xml"
 
@@ -68,6 +70,7 @@ def detect(
     smooth: int = 2,
     refine_mouth: bool = True,
     max_shift: float = 0.3,
+    max_shift_x: float = 0.1,
     cascade: str = CASCADE,
 ) -> np.ndarray:
     """Landmarks (T, 68, 2) float32 in (x, y) pixels for RGB ``frames`` (T, H, W, 3) uint8; NaN rows without a face.
@@ -75,14 +78,14 @@ def detect(
     ``min_size`` (px), ``scale_factor`` and ``min_neighbors`` are the cascade's ``detectMultiScale`` options;
     ``smooth`` is the half-width in frames of the running median over boxes and mouth shifts (0: none);
     ``refine_mouth`` moves the mouth points to the mouth found in the image, by at most ``max_shift`` mouth
-    widths; ``cascade`` names a file in ``cv2.data.haarcascades`` or a path.
+    widths up or down and ``max_shift_x`` across; ``cascade`` names a file in ``cv2.data.haarcascades`` or a path.
     """
     boxes = smoothed_boxes(frames, min_size, scale_factor, min_neighbors, smooth, cascade)
     points = place_shape(boxes)
     if refine_mouth:
         shifts = np.full((len(frames), 3), np.nan, np.float32)
         for t in np.flatnonzero(~np.isnan(boxes[:, 0])):
-            shifts[t] = mouth_shift(frames[t], points[t], max_shift)
+            shifts[t] = mouth_shift(frames[t], points[t], max_shift, max_shift_x)
         points = _apply_mouth(points, _median_filter(shifts, smooth))
     return points
 
@@ -151,45 +154,48 @@ def place_shape(boxes: np.ndarray) -> np.ndarray:
     return points
 
 
-def mouth_shift(frame: np.ndarray, points: np.ndarray, max_shift: float = 0.3) -> np.ndarray:
-    """(dx, dy, gap) in pixels: the shift that moves the mouth of ``points`` onto the mouth seen in ``frame``,
-    and the height of the dark gap between the lips (:func:`_gap`).
+def mouth_shift(frame: np.ndarray, points: np.ndarray, max_shift: float = 0.3, max_shift_x: float = 0.1) -> np.ndarray:
+    """(dx, dy, gap) in pixels: the shift that moves the mouth of ``points`` onto the mouth seen in ``frame``
+    (at most ``max_shift_x`` mouth widths across and ``max_shift`` down or up), and the height of the dark gap
+    between the lips (:func:`_gap`).
 
-    The window spans ±0.7 mouth widths across and -0.3 to +0.6 mouth widths down from the placed mouth centre
-    (the nostrils above and the neck below mostly stay outside). A black-hat filter with a mouth-sized kernel keeps
-    what is darker than the skin around it (the dark opening of an open mouth, the line between closed lips,
-    nostrils and creases, but not large dark areas); weighted by a Gaussian around the placed mouth and cut at
-    ``DARK_CUT`` of its maximum, its connected region of most weight is the mouth. That region's weighted mean row
-    is the mouth's height; the mouth's column is the axis about which the dark map across those rows is most
-    nearly mirror-symmetric (:func:`_symmetry_axis`), which teeth, shading and the region's ragged ends move less
-    than they move a centroid. Zero shift when the window leaves the frame or shows nothing darker than the skin.
+    The window spans ±0.7 mouth widths across and ±0.45 down from the placed mouth centre. A black-hat filter
+    with a mouth-sized kernel keeps what is darker than the skin around it: the dark opening of an open mouth, the
+    line between closed lips, nostrils and creases, but not large dark areas. Weighted by a Gaussian around the
+    placed mouth, the row that is darkest on average across the middle of the window is the mouth's; the region
+    around its darkest pixel that is darker than ``DARK_CUT`` of the maximum is the mouth, and its weighted mean
+    row the mouth's height. Across, the mouth centre is the axis about which the dark map over those rows is most
+    nearly mirror-symmetric (:func:`_symmetry_axis`). The Haar box is already centred on a frontal face, so the
+    horizontal correction is kept small; the vertical one is what differs between faces. Zero shift when the
+    window leaves the frame or shows nothing darker than the skin.
     """
     centre = points[MOUTH].mean(axis=0)
     width = float(points[54, 0] - points[48, 0])
     x0, x1 = int(round(centre[0] - 0.7 * width)), int(round(centre[0] + 0.7 * width)) + 1
-    y0, y1 = int(round(centre[1] - 0.3 * width)), int(round(centre[1] + 0.6 * width)) + 1
-    height, frame_width = frame.shape[:2]
+    y0, y1 = int(round(centre[1] - 0.45 * width)), int(round(centre[1] + 0.45 * width)) + 1
     none = np.zeros(3, np.float32)
-    if not width >= 8 or x0 < 0 or y0 < 0 or x1 > frame_width or y1 > height:
+    if not width >= 8 or x0 < 0 or y0 < 0 or x1 > frame.shape[1] or y1 > frame.shape[0]:
         return none
     grey = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY).astype(np.float32)
     grey = cv2.GaussianBlur(grey, (0, 0), max(width / 40, 0.5))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(0.9 * width), _odd(0.45 * width)))
     dark = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel)
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    prior = np.exp(-0.5 * (((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (0.35 * width) ** 2))
-    weight = dark * prior
+    weight = dark * np.exp(-0.5 * ((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (0.5 * width) ** 2)
     if weight.max() < 8.0:  # less than a few grey levels darker than the skin: nothing to go by
         return none
+    middle = np.flatnonzero(np.abs(xs[0] - centre[0]) <= 0.4 * width)
+    row = int(np.argmax(weight[:, middle].mean(axis=1)))
+    column = middle[int(np.argmax(weight[row, middle]))]
     _, labels = cv2.connectedComponents((weight >= DARK_CUT * weight.max()).astype(np.uint8), connectivity=8)
-    sums = np.bincount(labels.ravel(), weights=weight.ravel())
-    sums[0] = 0.0  # the background below the cut
-    weight = np.where(labels == int(np.argmax(sums)), weight, 0.0)
+    if labels[row, column] == 0:
+        return none
+    weight = np.where(labels == labels[row, column], weight, 0.0)
     my = (weight * ys).sum() / weight.sum()
-    rows = slice(max(0, int(round(my - y0 - BAND * width))), max(0, int(round(my - y0 + BAND * width)) + 1))
+    rows = slice(max(0, int(round(my - y0 - 0.2 * width))), max(0, int(round(my - y0 + 0.2 * width)) + 1))
     mx = x0 + _symmetry_axis(dark[rows], width)
-    limit = max_shift * width
-    dx, dy = np.clip(mx - centre[0], -limit, limit), np.clip(my - centre[1], -limit, limit)
+    dx = np.clip(mx - centre[0], -max_shift_x * width, max_shift_x * width)
+    dy = np.clip(my - centre[1], -max_shift * width, max_shift * width)
     return np.array([dx, dy, _gap(dark, mx - x0, my - y0, width)], np.float32)
 
 
@@ -256,7 +262,9 @@ def _median_filter(values: np.ndarray, half: int) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=4)
 def _cascade(name: str) -> cv2.CascadeClassifier:
+    """The Haar cascade ``name`` (a file in ``cv2.data.haarcascades`` or a path), loaded once."""
     path = Path(name) if Path(name).is_file() else Path(cv2.data.haarcascades) / name
     classifier = cv2.CascadeClassifier(str(path))
     if classifier.empty():
