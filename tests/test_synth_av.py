@@ -245,3 +245,13 @@ def test_corrupt_or_missing_video_raises_input_error(tmp_path, lrw):
             with pytest.raises(InputError) as err:
                 reader(bad)
             assert str(bad) in str(err.value)
+
+
+def test_grid_slow_voices_still_fit_the_three_seconds(tmp_path):
+    """Regression: a voice too slow for 3 s once left no room for the sentence (seed 3 crashed)."""
+    from avsec.data.av_corpora import read_grid_align
+
+    make_corpus("grid", tmp_path / "g", seed=3, sizes={"speakers": 3, "sentences_per_speaker": 3})
+    for align in (tmp_path / "g").glob("s*/align/*.align"):
+        words = read_grid_align(align)
+        assert len(words) == 6 and words[-1][1] <= 74500, align

@@ -132,8 +132,9 @@ def _utterance(
     lengths = [-(-len(c) // ALIGN_STEP) * ALIGN_STEP for c in clips]
     budget = ALIGN_END - 2 * MIN_SILENCE
     speech = sum(lengths) + sum(pauses)
-    if speech > budget:  # a slow voice: speed the words up to fit the 3 s
-        ratio = budget / speech
+    while speech > budget:  # a slow voice: no pauses, and the words sped up until they fit the 3 s
+        pauses = [0] * len(pauses)
+        ratio = 0.98 * budget / sum(lengths)
         clips = [resample_poly(c.astype(np.float64), 100, int(np.ceil(100 / ratio))) for c in clips]
         clips = [np.clip(np.round(c), -32768, 32767).astype(np.int16) for c in clips]
         lengths = [-(-len(c) // ALIGN_STEP) * ALIGN_STEP for c in clips]
