@@ -20,7 +20,7 @@ preprocessing used), ``blazeface``, or ``opencv`` (OpenCV's bundled Haar cascade
 the landmarks' bounding box as :mod:`avsec.data.landmarks.opencv` estimates it, about the extent of an S3FD box,
 which FAN's crop centre and scale are computed from). In each frame the largest face is taken; frames without one
 get NaN rows. The crops, the flipped second pass and the heatmap decoding are face_alignment's own (``crop``,
-``flip``, ``get_preds_fromhm``), batched over frames.
+``flip``, ``get_preds_fromhm``), batched over frames; like face_alignment's, the points come out in whole pixels.
 """
 
 from __future__ import annotations
