@@ -14,7 +14,6 @@ import hashlib
 import heapq
 import itertools
 import sys
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,10 +191,9 @@ def _write_train_test(
         _note(f"{corpus}: only {len(chosen)} usable pieces, fewer than count={count}; taking all")
     ranked = sorted(range(len(chosen)), key=lambda i: draw_key(seed, chosen[i][0].uid, chosen[i][0].offset, "split"))
     test = set(ranked[: _share(len(chosen), test_fraction)])
-    counts: Counter[str] = Counter()
     for i, (piece, row) in enumerate(chosen):
-        _add(writer, counts, row, piece, "test" if i in test else "train")
-    return _summary(writer, counts, ("train", "test"), root, listed, corpus)
+        _add(writer, row, piece, "test" if i in test else "train")
+    return _summary(writer, ("train", "test"), root, listed, corpus)
 
 
 # --- GTZAN -------------------------------------------------------------------------------------------------
@@ -228,7 +226,6 @@ def prep_gtzan(
     items = gtzan_items(root)
     assigned = _gtzan_splits(items, clips_per_track, split_by, _check_fractions(fractions), seed)
     need = clip * clips_per_track
-    counts: Counter[str] = Counter()
     with shard_writer(out, _rows_per_shard(clip * 2)) as writer:
         for item in _progress(items, "gtzan", unit="track"):
             try:
@@ -245,8 +242,8 @@ def prep_gtzan(
                 continue
             for k in range(clips_per_track):
                 piece = Piece.of(item, k * clip)
-                _add(writer, counts, y[k * clip : (k + 1) * clip], piece, assigned[item.source, k])
-        return _summary(writer, counts, SPLITS, root, len(items), "gtzan")
+                _add(writer, y[k * clip : (k + 1) * clip], piece, assigned[item.source, k])
+        return _summary(writer, SPLITS, root, len(items), "gtzan")
 
 
 def _gtzan_splits(
@@ -299,7 +296,6 @@ def prep_speech_commands(
     """
     _check_args(length=length)
     items = speech_commands_items(root, words)
-    counts: Counter[str] = Counter()
     with shard_writer(out, _rows_per_shard(length * 2)) as writer:
         for item in _progress(items, "speech_commands", unit="clip"):
             try:
@@ -307,8 +303,8 @@ def prep_speech_commands(
             except InputError as exc:
                 writer.reject(item.source, exc.problem)
                 continue
-            _add(writer, counts, fit_length(x, length), Piece.of(item), item.split)
-        return _summary(writer, counts, SPLITS, root, len(items), "speech_commands")
+            _add(writer, fit_length(x, length), Piece.of(item), item.split)
+        return _summary(writer, SPLITS, root, len(items), "speech_commands")
 
 
 def fit_length(x: np.ndarray, length: int) -> np.ndarray:
@@ -339,14 +335,13 @@ def prep_voc(
     """
     _check_args(height=height, width=width, count=count)
     items = voc_items(root, image_sets)
-    counts: Counter[str] = Counter()
     with shard_writer(out, _rows_per_shard(height * width * 3)) as writer:
         chosen = _first_usable(items, count, seed, lambda item: load_image(item.path, height, width), writer, "voc")
         if count is not None and len(chosen) < count:
             _note(f"voc: only {len(chosen)} usable images, fewer than count={count}; taking all")
         for piece, row in chosen:
-            _add(writer, counts, row, piece, piece.split)
-        return _summary(writer, counts, names(image_sets), root, len(items), "voc")
+            _add(writer, row, piece, piece.split)
+        return _summary(writer, names(image_sets), root, len(items), "voc")
 
 
 def load_image(path: str | Path, height: int, width: int) -> np.ndarray:
@@ -367,19 +362,17 @@ def load_image(path: str | Path, height: int, width: int) -> np.ndarray:
 # --- shared helpers ----------------------------------------------------------------------------------------
 
 
-def _add(writer: ShardWriter, counts: Counter[str], row: np.ndarray, piece: Piece, split: str) -> None:
+def _add(writer: ShardWriter, row: np.ndarray, piece: Piece, split: str) -> None:
     writer.add(row, split=split, label=piece.label, source=piece.source, offset=piece.offset)
-    counts[split] += 1
 
 
-def _summary(
-    writer: ShardWriter, counts: Counter[str], splits: Sequence[str], root: str | Path, listed: int, corpus: str
-) -> dict[str, int]:
+def _summary(writer: ShardWriter, splits: Sequence[str], root: str | Path, listed: int, corpus: str) -> dict[str, int]:
     """Rows per split plus the number of rejects; raises when no row at all could be made."""
     if not writer.rows:
         first = "; ".join(f"{s}: {r}" for s, r in writer.rejects[:3])
         raise InputError(root, f"no usable {corpus} data: all {listed} listed files rejected ({first})")
-    return {**{s: counts[s] for s in splits}, "rejects": len(writer.rejects)}
+    rows = writer.summary()
+    return {**{s: rows.get(s, 0) for s in splits}, "rejects": rows["rejects"]}
 
 
 def _share(n: int, fraction: float) -> int:

@@ -8,7 +8,6 @@ the settings from the config, and the models call :func:`stft`/:func:`istft` wit
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -134,7 +133,6 @@ def extract_stft(
         raise ConfigError(f"win_length must be in 1..n_fft ({n_fft}), got {win_length}")
     source = _audio_rows(prep_dir)
     settings = dict(n_fft=n_fft, hop=hop, win_length=win_length, window=window, center=center)
-    counts: Counter[str] = Counter()
     with shard_writer(out, _rows_per_shard(_row_bytes(source, settings, kind, dtype))) as writer:
         for start in tqdm(range(0, len(source), batch), desc="stft", unit="batch", file=sys.stderr, mininterval=1.0):
             rows = range(start, min(start + batch, len(source)))
@@ -149,8 +147,7 @@ def extract_stft(
                     offset=int(meta["offset"]),
                     length=int(meta["length"]),
                 )
-                counts[meta["split"]] += 1
-        return {**dict(counts), "rejects": 0}
+        return writer.summary()
 
 
 def _audio_rows(prep_dir: str | Path) -> ShardedArray:
