@@ -9,6 +9,7 @@ configfile: "config.yaml"
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/av_data.smk"
+include: "rules/advgan.smk"
 
 
 rule all:

@@ -3,7 +3,7 @@ import sys
 
 from snakemake.utils import validate
 
-from avsec.config import check_corpora, flags, resolve_scale
+from avsec.config import check_advgan, check_corpora, flags, resolve_scale
 from avsec.config import validate as check_schema
 from avsec.data.synth import CORPORA
 from avsec.errors import ConfigError
@@ -23,6 +23,7 @@ try:
     config.update(resolve_scale(config))
     check_schema(config, workflow.source_path("../workflow/schemas/config.schema.yaml"))
     check_corpora(config)
+    check_advgan(config)
 except ConfigError as exc:
     sys.exit(f"error: {exc}")
 validate(config, "../workflow/schemas/config.schema.yaml")
@@ -30,11 +31,16 @@ validate(config, "../workflow/schemas/config.schema.yaml")
 SCALE = config["scale"]
 PREPARED = ("timit", "librispeech", "gtzan", "speech_commands", "voc")
 AV_CORPORA = ("grid", "lrw")
+VICTIMS = tuple(config["advgan"]["victims"])
+LABEL = "[A-Za-z0-9-]+"
 
 
 wildcard_constraints:
     corpus="|".join(CORPORA),
     feature="|".join(config["features"]) or "[A-Za-z0-9_-]+",
+    victim="|".join(VICTIMS),
+    generator=f"{LABEL}_to_{LABEL}",
+    method="|".join(config["advgan"]["baselines"]),
 
 
 # ---- input functions -------------------------------------------------------------------------------------------
@@ -56,6 +62,31 @@ def av_settings(corpus, step):
     return flags(config["av"][step], config["av"][corpus], split)
 
 
+def victim_data(victim):
+    """The prepared corpus a victim is trained and attacked on."""
+    return f"results/prep/{config['advgan']['victims'][victim]['corpus']}"
+
+
+def victim_settings(victim):
+    return flags(
+        config["advgan"]["victims"][victim], SCALE["advgan"]["victims"][victim]
+    )
+
+
+def generator_paths():
+    """<victim>/<generator> of every generator the scale trains."""
+    return [
+        f"{victim}/{name}"
+        for victim, names in SCALE["advgan"]["generators"].items()
+        for name in names
+    ]
+
+
+def config_runtime(rule):
+    """The rule's SLURM time limit in minutes, from the scale preset."""
+    return SCALE["resources"]["runtime"][rule]
+
+
 def final_outputs():
     return [
         *expand("results/synth/{corpus}", corpus=SCALE["synthesize"]),
@@ -64,4 +95,5 @@ def final_outputs():
         *expand(
             "results/av/{corpus}/{kind}", corpus=AV_CORPORA, kind=("mouths", "audio")
         ),
+        "results/advgan/report",
     ]

@@ -8,7 +8,9 @@ from avsec.features.stft import extract_stft
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, epilog="Other --key value flags: the STFT settings.")
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, description=__doc__, epilog="Other --key value flags: the STFT settings."
+    )
     parser.add_argument("--data", required=True, help="a prepared audio directory (results/prep/<corpus>)")
     parser.add_argument("--out", required=True)
     args, settings = parser.parse_known_args()

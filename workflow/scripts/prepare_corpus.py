@@ -8,7 +8,9 @@ from avsec.data.prep import PREPARERS
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, epilog="Other --key value flags: the preparation settings.")
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, description=__doc__, epilog="Other --key value flags: the preparation settings."
+    )
     parser.add_argument("--corpus", required=True, choices=sorted(PREPARERS))
     parser.add_argument("--root", required=True, help="the corpus directory, in its real layout")
     parser.add_argument("--out", required=True)

@@ -8,7 +8,9 @@ from avsec.data.synth import CORPORA, make_corpus
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, epilog="Other --key value flags: the generator's sizes.")
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, description=__doc__, epilog="Other --key value flags: the generator's sizes."
+    )
     parser.add_argument("--corpus", required=True, choices=CORPORA)
     parser.add_argument("--seed", required=True, type=int)
     parser.add_argument("--out", required=True)

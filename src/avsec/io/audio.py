@@ -98,9 +98,10 @@ def _polyphase_filter(up: int, down: int) -> np.ndarray:
     return h
 
 
-def normalize(x: np.ndarray) -> np.ndarray:
-    """Int16 samples to [-1, 1] by SpeechAdvGan's eq. (12): 2/65535 · (x − 32767) + 1."""
-    return (2.0 / 65535.0) * (x.astype(np.float32) - 32767.0) + 1.0
+def normalize(x):
+    """Int16 samples to [-1, 1] by SpeechAdvGan's eq. (12): 2/65535 · (x − 32767) + 1 (numpy or torch, float32)."""
+    x = x.float() if hasattr(x, "float") else np.asarray(x).astype(np.float32)  # a torch tensor has .float()
+    return (2.0 / 65535.0) * (x - 32767.0) + 1.0
 
 
 def denormalize(x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,129 @@
+# Paper 2, SpeechAdvGan: victims → one generator per entry of scales.<scale>.advgan.generators → evaluations,
+# baselines → report. Rerun one generator: see README ("Rerun one generator").
+
+
+rule train_victim:
+    input:
+        data=lambda wildcards: victim_data(wildcards.victim),
+    output:
+        model="results/advgan/{victim}/victim.pt",
+        metrics="results/advgan/{victim}/victim.json",
+    log:
+        "results/logs/advgan/{victim}/train_victim.log",
+    benchmark:
+        "results/benchmarks/advgan/{victim}/train_victim.tsv"
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=config_runtime("train_victim"),
+        mem_mb=16000,
+    params:
+        seed=config["seed"],
+        settings=lambda wildcards: victim_settings(wildcards.victim),
+    shell:
+        "python workflow/scripts/train_victim.py --victim {wildcards.victim} --data {input.data}"
+        " --out {output.model} --metrics {output.metrics} --seed {params.seed} {params.settings} --log {log}"
+
+
+rule train_generator:
+    input:
+        data=lambda wildcards: victim_data(wildcards.victim),
+        victim="results/advgan/{victim}/victim.pt",
+    output:
+        "results/advgan/{victim}/{generator}/generator.pt",
+    log:
+        "results/logs/advgan/{victim}/{generator}/train_generator.log",
+    benchmark:
+        "results/benchmarks/advgan/{victim}/{generator}/train_generator.tsv"
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=config_runtime("train_generator"),
+        mem_mb=16000,
+    params:
+        seed=config["seed"],
+        settings=flags(config["advgan"]["generator"], SCALE["advgan"]["generator"]),
+    shell:
+        "python workflow/scripts/train_generator.py --generator {wildcards.generator} --victim {input.victim}"
+        " --data {input.data} --out {output} --seed {params.seed} {params.settings} --log {log}"
+
+
+rule evaluate_generator:
+    input:
+        data=lambda wildcards: victim_data(wildcards.victim),
+        victim="results/advgan/{victim}/victim.pt",
+        generator="results/advgan/{victim}/{generator}/generator.pt",
+    output:
+        metrics="results/advgan/{victim}/{generator}/eval.json",
+        examples=directory("results/advgan/{victim}/{generator}/examples"),
+    log:
+        "results/logs/advgan/{victim}/{generator}/evaluate_generator.log",
+    benchmark:
+        "results/benchmarks/advgan/{victim}/{generator}/evaluate_generator.tsv"
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=config_runtime("evaluate_generator"),
+        mem_mb=16000,
+    params:
+        settings=flags(config["advgan"]["evaluate"], SCALE["advgan"]["evaluate"]),
+    shell:
+        "python workflow/scripts/evaluate_generator.py --generator {input.generator} --victim {input.victim}"
+        " --data {input.data} --out {output.metrics} --examples-dir {output.examples} {params.settings} --log {log}"
+
+
+rule attack_baseline:
+    input:
+        data=lambda wildcards: victim_data(wildcards.victim),
+        victim="results/advgan/{victim}/victim.pt",
+    output:
+        "results/advgan/{victim}/baselines/{method}.json",
+    log:
+        "results/logs/advgan/{victim}/baselines/{method}.log",
+    benchmark:
+        "results/benchmarks/advgan/{victim}/baselines/{method}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=config_runtime("attack_baseline"),
+        mem_mb=8000,
+    params:
+        seed=config["seed"],
+        settings=lambda wildcards: flags(
+            config["advgan"]["baselines"][wildcards.method],
+            SCALE["advgan"]["baselines"],
+        ),
+    shell:
+        "python workflow/scripts/attack_baseline.py --method {wildcards.method} --victim {input.victim}"
+        " --data {input.data} --out {output} --seed {params.seed} {params.settings} --log {log}"
+
+
+rule report_advgan:
+    input:
+        victims=expand("results/advgan/{victim}/victim.json", victim=VICTIMS),
+        evaluations=[f"results/advgan/{path}/eval.json" for path in generator_paths()],
+        baselines=expand(
+            "results/advgan/{victim}/baselines/{method}.json",
+            victim=VICTIMS,
+            method=config["advgan"]["baselines"],
+        ),
+    output:
+        directory("results/advgan/report"),
+    log:
+        "results/logs/advgan/report_advgan.log",
+    benchmark:
+        "results/benchmarks/advgan/report_advgan.tsv"
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        runtime=30,
+        mem_mb=4000,
+    params:
+        generators=flags(SCALE["advgan"]["generators"]),
+    shell:
+        "python workflow/scripts/report_advgan.py --results results/advgan {params.generators}"
+        " --out {output} --log {log}"

@@ -1,0 +1,214 @@
+"""The one training loop every experiment uses: a task supplies models, optimisers and a step; this does the rest.
+
+What the loop owns (DESIGN.md §7): the device (``auto`` = CUDA when present), bf16 autocast on CUDA, the data
+order (a permutation per epoch drawn from the seed and the epoch number, so a resumed run sees the same
+batches), tqdm progress into the rule's log, a resume file written every ``checkpoint_every`` steps and when
+SLURM (or a user) sends SIGTERM, SIGUSR1 or SIGINT, and resumption from that file. A resume file holds the
+modules, optimisers, schedulers, random-number state and position, and a fingerprint of the settings: a file
+from other settings is set aside, never silently continued. Whoever calls :func:`fit` writes the final
+artifact atomically and then removes the resume file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import signal
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from avsec.errors import AvsecError
+from avsec.train.checkpoint import load_checkpoint, save_checkpoint
+
+SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
+
+
+class Interrupted(AvsecError):
+    """Training stopped by a signal after saving its resume file; rerunning the job resumes it."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again
+
+
+@dataclass
+class TrainSettings:
+    epochs: int
+    batch: int
+    seed: int
+    device: str = "auto"
+    bf16: bool = True
+    checkpoint_every: int = 200
+    fingerprint: dict = field(default_factory=dict)  # everything else that defines the run (hyper-parameters, data)
+
+
+class Task(Protocol):
+    """What an experiment hands the trainer."""
+
+    modules: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler]
+
+    def step(self, batch: tuple[torch.Tensor, ...], epoch: int) -> dict[str, float]:
+        """One optimisation step on a batch already on the device; returns scalars for the progress bar."""
+
+    def end_epoch(self, epoch: int) -> dict[str, float]:
+        """Anything measured after an epoch (validation accuracy, ...); {} when nothing."""
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA when asked; a no-op elsewhere (CPU runs stay float32 and bit-reproducible)."""
+    if device.type == "cuda" and bf16:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The permutation of ``n`` rows for an epoch: a function of (seed, epoch) only, so resumption is exact."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+
+
+def fingerprint(settings: TrainSettings) -> str:
+    keep = {k: v for k, v in asdict(settings).items() if k not in ("device", "checkpoint_every")}
+    return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def stop_on_signal() -> Iterator[list[int]]:
+    """Record SIGTERM/SIGUSR1/SIGINT instead of dying, so the loop can save and leave at a step boundary."""
+    received: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in SIGNALS}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def fit(task: Task, data: tuple[torch.Tensor, ...], settings: TrainSettings, resume: str | Path, desc: str) -> list:
+    """Train ``task`` on the rows of ``data`` (tensors with a common first dimension, kept in memory).
+
+    Returns the history: one dict per epoch of the mean step scalars and the task's end-of-epoch measures.
+    Raises :class:`Interrupted` after saving ``resume`` when a signal arrives.
+    """
+    device = resolve_device(settings.device)
+    torch.manual_seed(settings.seed)
+    for module in task.modules.values():
+        module.to(device)
+    n = len(data[0])
+    if n == 0:
+        raise AvsecError(f"{desc}: no training rows")
+    steps_per_epoch = max(1, -(-n // settings.batch))
+    resume, key = Path(resume), fingerprint(settings)
+    state = _resume_state(resume, key, task)
+    epoch, start, history = state["epoch"], state["step"], state["history"]
+    pinned = tuple(t.pin_memory() for t in data) if device.type == "cuda" else data
+    print(f"{desc}: {n} rows, {steps_per_epoch} steps per epoch, {settings.epochs} epochs on {device}", flush=True)
+    with stop_on_signal() as received:
+        while epoch < settings.epochs:
+            order = epoch_order(n, settings.seed, epoch)
+            sums: dict[str, float] = {}
+            bar = tqdm(
+                range(start, steps_per_epoch),
+                desc=f"{desc} epoch {epoch + 1}/{settings.epochs}",
+                file=sys.stderr,
+                mininterval=5,
+                dynamic_ncols=False,
+                ncols=100,
+            )
+            for step in bar:
+                rows = order[step * settings.batch : (step + 1) * settings.batch]
+                batch = tuple(t[rows].to(device, non_blocking=True) for t in pinned)
+                with autocast(device, settings.bf16):
+                    scalars = task.step(batch, epoch)
+                for name, value in scalars.items():
+                    sums[name] = sums.get(name, 0.0) + float(value)
+                bar.set_postfix({k: f"{v:.3g}" for k, v in scalars.items()}, refresh=False)
+                done = step + 1
+                if received or (settings.checkpoint_every and done % settings.checkpoint_every == 0):
+                    _save_resume(resume, key, task, epoch, done, history)
+                if received:
+                    bar.close()
+                    raise Interrupted(
+                        f"{desc}: stopped by signal {received[0]} at epoch {epoch + 1} step {done}; "
+                        f"rerun to resume from {resume}"
+                    )
+            bar.close()
+            record = {"epoch": epoch + 1, **{k: v / max(1, steps_per_epoch - start) for k, v in sums.items()}}
+            for module in task.modules.values():
+                module.eval()
+            with torch.no_grad(), autocast(device, settings.bf16):
+                record.update(task.end_epoch(epoch))
+            for module in task.modules.values():
+                module.train()
+            for scheduler in getattr(task, "schedulers", {}).values():
+                scheduler.step()
+            history.append(record)
+            print(json.dumps(record), file=sys.stderr, flush=True)
+            epoch, start = epoch + 1, 0
+            _save_resume(resume, key, task, epoch, 0, history)
+    return history
+
+
+def _save_resume(path: Path, key: str, task: Task, epoch: int, step: int, history: list) -> None:
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    save_checkpoint(
+        path,
+        {
+            "kind": "resume",
+            "fingerprint": key,
+            "epoch": epoch,
+            "step": step,
+            "history": history,
+            "rng": rng,
+            "modules": {k: m.state_dict() for k, m in task.modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in task.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in getattr(task, "schedulers", {}).items()},
+        },
+    )
+
+
+def _resume_state(path: Path, key: str, task: Task) -> dict:
+    fresh = {"epoch": 0, "step": 0, "history": []}
+    if not path.exists():
+        return fresh
+    try:
+        saved = load_checkpoint(path, "resume")
+    except AvsecError as exc:
+        print(f"warning: {exc}; starting over", file=sys.stderr, flush=True)
+        path.unlink()
+        return fresh
+    if saved["fingerprint"] != key:
+        stale = path.with_name(path.name + ".stale")
+        path.replace(stale)
+        print(
+            f"warning: {path} was written with other settings; set aside as {stale.name}, starting over",
+            file=sys.stderr,
+            flush=True,
+        )
+        return fresh
+    for name, module in task.modules.items():
+        module.load_state_dict(saved["modules"][name])
+    for name, optimizer in task.optimizers.items():
+        optimizer.load_state_dict(saved["optimizers"][name])
+    for name, scheduler in getattr(task, "schedulers", {}).items():
+        scheduler.load_state_dict(saved["schedulers"][name])
+    torch.set_rng_state(saved["rng"]["torch"])
+    if "cuda" in saved["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(saved["rng"]["cuda"])
+    print(f"resuming from {path}: epoch {saved['epoch'] + 1}, step {saved['step']}", file=sys.stderr, flush=True)
+    return {"epoch": saved["epoch"], "step": saved["step"], "history": list(saved["history"])}

@@ -1,0 +1,274 @@
+"""Paper 2's report from small fake JSON inputs: files, success matrix, Tables 1/2, figures, atomicity."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from avsec.errors import InputError
+from avsec.io.audio import write_audio
+from avsec.report.advgan import PAPER, cell_matrix, pick_example, write_report
+from avsec.report.tables import heatmap, markdown_table
+
+WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
+GENRES = ["blues", "reggae", "rock"]  # a smoke subset: most of the paper's GTZAN columns are absent
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _eval(victim, generator, source, target, per_source, **extra):
+    values = list(per_source.values())
+    return {
+        "victim": victim,
+        "generator": generator,
+        "source": source,
+        "target": target,
+        "per_source": per_source,
+        "success": float(np.mean([v["success"] for v in values])),
+        "snr_db": float(np.mean([v["snr_db"] for v in values])),
+        "pesq": extra.pop("pesq", 3.0),
+        "seconds_per_clip_batched": 0.0005,
+        "seconds_per_clip_batch1": 0.004,
+        "batch": 64,
+        "device": "cpu",
+        "examples": [],
+        "path": "unused",
+        **extra,
+    }
+
+
+def _inputs(root: Path):
+    """Victim, evaluation and baseline dicts as the workflow writes them, plus one example's WAV pair."""
+    victims = [
+        {
+            "victim": "wideresnet",
+            "corpus": "speech_commands",
+            "labels": WORDS,
+            "accuracy": 0.93,
+            "per_class": {w: 0.9 for w in WORDS},
+            "test_clips": 123,
+            "rate": 16000,
+        },
+        {
+            "victim": "samplecnn",
+            "corpus": "gtzan",
+            "labels": GENRES,
+            "accuracy": 0.5,
+            "per_class": {g: 0.5 for g in GENRES},
+            "test_clips": 30,
+            "rate": 16384,
+        },
+    ]
+    go_dir = root / "results/advgan/wideresnet/all_to_go"
+    t = np.arange(16000) / 16000
+    clean = (8000 * np.sin(2 * np.pi * 220 * t) * np.sin(np.pi * t)).astype(np.int16)
+    adversarial = (clean + 200 * np.sign(np.sin(2 * np.pi * 3 * t))).astype(np.int16)
+    write_audio(go_dir / "examples/on_0_clean.wav", clean, 16000)
+    write_audio(go_dir / "examples/on_0_adv.wav", adversarial, 16000)
+    example = {
+        "source": "on",
+        "clean": "examples/on_0_clean.wav",
+        "adversarial": "examples/on_0_adv.wav",
+        "predicted": "go",
+        "rate": 16000,
+    }
+    per_source_go = {  # the per-target generator also scored the target's own clips: the diagonal stays blank
+        "yes": {"clips": 10, "success": 0.9, "snr_db": 20.0, "pesq": 3.0},
+        "on": {"clips": 10, "success": 0.95, "snr_db": 22.0, "pesq": None},
+        "stop": {"clips": 10, "success": 0.7, "snr_db": 18.0, "pesq": 2.0},
+        "go": {"clips": 10, "success": 1.0, "snr_db": 30.0, "pesq": 4.0},
+    }
+    evaluations = [
+        _eval("wideresnet", "yes_to_no", "yes", "no", {"yes": {"clips": 8, "success": 0.8, "snr_db": 25.0}}),
+        _eval("wideresnet", "all_to_go", "all", "go", per_source_go, examples=[example], path=str(go_dir)),
+        _eval("wideresnet", "stop_to_go", "stop", "go", {"stop": {"clips": 5, "success": 0.6, "snr_db": 16.0}}),
+        _eval(
+            "samplecnn", "blues_to_reggae", "blues", "reggae", {"blues": {"clips": 4, "success": 0.5, "snr_db": 27.0}}
+        ),
+    ]
+    evaluations[1]["pesq"] = float("nan")
+    baselines = [
+        {
+            "victim": "wideresnet",
+            "method": method,
+            "clips": [
+                {"index": 0, "source": "yes", "target": "no", "success": True, "snr_db": 15.2, "seconds": seconds},
+                {"index": 1, "source": "on", "target": "go", "success": False, "snr_db": 14.8, "seconds": seconds},
+            ],
+            "success": 0.5,
+            "snr_db": 15.0,
+            "seconds_per_clip": seconds,
+            "settings": {},
+        }
+        for method, seconds in (("genetic", 12.5), ("pso", 20.0))
+    ]
+    return victims, evaluations, baselines
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("advgan")
+    victims, evaluations, baselines = _inputs(root)
+    out = root / "results/report/advgan"
+    write_report(out, victims, evaluations, baselines)
+    return out, (victims, evaluations, baselines)
+
+
+def _read_tsv(path: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
+    header, *rows = [line.split("\t") for line in path.read_text().splitlines()]
+    return header[1:], {row[0]: dict(zip(header[1:], row[1:], strict=True)) for row in rows}
+
+
+def test_report_writes_every_file(report):
+    out, _ = report
+    names = {p.name for p in out.iterdir()}
+    expected = {"table1.md", "table2.md", "victims.md", "report.md", "figure7.png"}
+    expected |= {f"success_{v}.{ext}" for v in ("wideresnet", "samplecnn") for ext in ("tsv", "png")}
+    assert names == expected
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_success_matrix_has_a_blank_diagonal_and_the_generators_cells(report):
+    out, _ = report
+    columns, rows = _read_tsv(out / "success_wideresnet.tsv")
+    assert columns == WORDS and list(rows) == WORDS
+    assert all(rows[w][w] == "" for w in WORDS)  # including go→go, which the per-target generator scored
+    assert float(rows["yes"]["no"]) == pytest.approx(0.8)  # per pair
+    assert float(rows["yes"]["go"]) == pytest.approx(0.9)  # per target
+    assert float(rows["on"]["go"]) == pytest.approx(0.95)
+    assert float(rows["stop"]["go"]) == pytest.approx(0.6)  # the per-pair generator wins over the per-target one
+    filled = {(s, t) for s in WORDS for t in WORDS if rows[s][t]}
+    assert filled == {("yes", "no"), ("yes", "go"), ("on", "go"), ("stop", "go")}
+    columns, rows = _read_tsv(out / "success_samplecnn.tsv")
+    assert columns == GENRES and float(rows["blues"]["reggae"]) == pytest.approx(0.5)
+
+
+def test_cell_matrix_other_keys():
+    snr = cell_matrix(WORDS, _fake_evaluations(), "snr_db")
+    assert snr[WORDS.index("yes"), WORDS.index("no")] == 25.0
+    assert snr[WORDS.index("on"), WORDS.index("go")] == 22.0
+    assert np.isnan(snr[WORDS.index("go"), WORDS.index("go")])
+    assert np.isfinite(snr).sum() == 4
+
+
+def _fake_evaluations():
+    per_source = {
+        "yes": {"clips": 10, "success": 0.9, "snr_db": 20.0},
+        "on": {"clips": 10, "success": 0.95, "snr_db": 22.0},
+        "stop": {"clips": 10, "success": 0.7, "snr_db": 18.0},
+        "go": {"clips": 10, "success": 1.0, "snr_db": 30.0},
+    }
+    return [
+        _eval("wideresnet", "yes_to_no", "yes", "no", {"yes": {"clips": 8, "success": 0.8, "snr_db": 25.0}}),
+        _eval("wideresnet", "all_to_go", "all", "go", per_source),
+        _eval("wideresnet", "stop_to_go", "stop", "go", {"stop": {"clips": 5, "success": 0.6, "snr_db": 16.0}}),
+    ]
+
+
+def test_table1_has_the_papers_numbers_and_ours(report):
+    out, _ = report
+    text = (out / "table1.md").read_text()
+    for number in ("92.33%", "20.27", "0.009", "84.96%", "15.72", "231.46", "89.25%", "17.57", "368.29"):
+        assert number in text
+    for number in ("90.58%", "26.92", "0.01", "82.76%", "14.15", "215.36", "89.10%", "15.39", "452.21"):
+        assert number in text
+    ours = next(line for line in text.splitlines() if line.startswith("| SpeechAdvGan generator (ours)"))
+    assert f"{100 * np.mean([0.8, 0.9, 0.95, 0.6]):.2f}%" in ours  # the mean over the filled cells
+    assert f"{np.mean([25.0, 20.0, 22.0, 16.0]):.2f}" in ours
+    assert "0.0005 (batch 64)" in ours and "0.004 (batch 1)" in ours
+    assert ours.endswith("| 33 |")  # test clips in the filled cells: 8 + 10 + 10 + 5
+    ga = next(line for line in text.splitlines() if line.startswith("| Alzantot et al. GA (ours)"))
+    assert "50.00%" in ga and "15.00" in ga and "12.50" in ga
+    assert "25,000× (batched)" in ga and "3,125× (batch 1)" in ga  # 12.5 / 0.0005 and 12.5 / 0.004
+    assert "SirenAttack-style PSO (ours)" in text and "40,000× (batched)" in text
+    assert "25,718×" in text  # the paper's own 231.46 / 0.009
+
+
+def test_table2_per_target_beside_the_paper(report):
+    out, _ = report
+    text = (out / "table2.md").read_text()
+    row = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert "| 22.02 |" in row["go"] and "| 3.060 |" in row["go"]  # the paper's values for "go"
+    assert f"| {np.mean([22.5, 16.0]):.2f} |" in row["go"]  # all_to_go (overall 22.5) and stop_to_go
+    assert "| 19.40 |" in row["on"]  # the paper prints 19.4
+    assert row["up"].count("–") == 2  # no generator targets "up": our SNR and PESQ are blank
+    assert "reggae (paper: reggage)" in text and "24.12" in text and "3.896" in text
+    assert "20.27" in text and "3.087" in text and "26.92" in text and "3.947" in text  # the paper's averages
+    blues_row = next(line for line in text.splitlines() if line.startswith("| blues"))
+    assert "26.91" in blues_row and "3.840" in blues_row
+
+
+def test_victims_and_report_page(report):
+    out, _ = report
+    victims = (out / "victims.md").read_text()
+    assert "96.03%" in victims and "92.90%" in victims and "93.00%" in victims
+    page = (out / "report.md").read_text()
+    for link in ("(figure7.png)", "(success_wideresnet.png)", "(success_samplecnn.tsv)", "(table1.md)"):
+        assert link in page
+    assert "92.33%" in page and "reggage" in page  # the tables are inline
+    assert "1 per target (all_to_go)" in page and "4 of 90 matrix cells filled" in page
+
+
+def test_pngs_are_real_images(report):
+    out, _ = report
+    for name in ("figure7.png", "success_wideresnet.png", "success_samplecnn.png"):
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC
+        image = imread(out / name)
+        assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+    wide = imread(out / "figure7.png")
+    assert wide.shape[1] > 3 * wide.shape[0]  # six panels in one row, as in the paper
+
+
+def test_pick_example_prefers_on_to_go_else_the_first():
+    evaluations = _fake_evaluations()
+    assert pick_example(evaluations) is None
+    first = {"source": "yes", "clean": "a.wav", "adversarial": "b.wav"}
+    on = {"source": "on", "clean": "c.wav", "adversarial": "d.wav"}
+    evaluations[0]["examples"] = [first]
+    evaluations[1]["examples"] = [{"source": "yes", "clean": "e.wav", "adversarial": "f.wav"}, on]
+    assert pick_example(evaluations) == (evaluations[1], on)
+    evaluations[1]["victim"] = "samplecnn"
+    assert pick_example(evaluations) == (evaluations[0], first)
+
+
+def test_a_failure_mid_write_leaves_no_out_dir(tmp_path):
+    victims, evaluations, baselines = _inputs(tmp_path)
+    broken = copy.deepcopy(evaluations)
+    broken[1]["examples"][0]["adversarial"] = "examples/missing.wav"
+    out = tmp_path / "report"
+    with pytest.raises(InputError, match="missing.wav"):
+        write_report(out, victims, broken, baselines)
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    (out / "old").mkdir(parents=True)  # an earlier report stays as it was
+    with pytest.raises(InputError):
+        write_report(out, victims, broken, baselines)
+    assert [p.name for p in out.iterdir()] == ["old"]
+
+
+def test_paper_constant_matches_the_paper():
+    table2 = PAPER["table2"]
+    for victim, average in (("wideresnet", (20.27, 3.087)), ("samplecnn", (26.92, 3.947))):
+        assert table2[victim]["average"] == average
+        assert len(table2[victim]["snr_db"]) == len(table2[victim]["pesq"]) == 10
+        # the printed averages are the means of the printed values, to rounding
+        assert np.mean(table2[victim]["snr_db"]) == pytest.approx(average[0], abs=0.01)
+        assert np.mean(table2[victim]["pesq"]) == pytest.approx(average[1], abs=0.001)
+    assert PAPER["table1"]["wideresnet"]["proposed"] == (0.9233, 20.27, 0.009)
+    assert PAPER["table1"]["samplecnn"]["pso"] == (0.8910, 15.39, 452.21)
+    assert PAPER["victims"]["wideresnet"]["accuracy"] == 0.9603 and PAPER["victims"]["samplecnn"]["accuracy"] == 0.929
+
+
+def test_markdown_table_and_heatmap(tmp_path):
+    table = markdown_table(["a", "b|c", "d"], [["x", 1.23456, None], ["y", float("nan"), 3]])
+    assert table.splitlines() == ["| a | b\\|c | d |", "|---|---|---|", "| x | 1.23 | – |", "| y | – | 3 |"]
+    with pytest.raises(ValueError):
+        markdown_table(["a"], [[1, 2]])
+    matrix = np.array([[math.nan, 0.5], [1.0, math.nan]])
+    path = heatmap(matrix, ["r1", "r2"], ["c1", "c2"], tmp_path / "h.png", "title")
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    assert [p.name for p in tmp_path.iterdir()] == ["h.png"]

@@ -1,0 +1,24 @@
+"""Attack a sample of test clips with a black-box baseline, genetic or pso (rule attack_baseline)."""
+
+import argparse
+
+from avsec.advgan import attack_baseline
+from avsec.cli import run
+from avsec.config import parse_flags
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, description=__doc__, epilog="Other --key value flags: the attack's settings."
+    )
+    parser.add_argument("--method", required=True, help="genetic or pso")
+    parser.add_argument("--victim", required=True, help="the victim's checkpoint")
+    parser.add_argument("--data", required=True, help="prepared clips (results/prep/<corpus>)")
+    parser.add_argument("--out", required=True, help="results JSON")
+    args, settings = parser.parse_known_args()
+    result = attack_baseline(args.method, args.victim, args.data, args.out, **parse_flags(settings))
+    print(f"{args.method}: success {result['success']:.1%}, {result['seconds_per_clip']:.2f} s per clip")
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,24 @@
+"""Evaluate one generator on the held-out test clips of its sources (rule evaluate_generator)."""
+
+import argparse
+
+from avsec.advgan import evaluate_generator
+from avsec.cli import run
+from avsec.config import parse_flags
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, description=__doc__, epilog="Other --key value flags: the evaluation settings."
+    )
+    parser.add_argument("--generator", required=True, help="the generator's checkpoint")
+    parser.add_argument("--victim", required=True, help="the victim's checkpoint")
+    parser.add_argument("--data", required=True, help="prepared clips (results/prep/<corpus>)")
+    parser.add_argument("--out", required=True, help="metrics JSON")
+    parser.add_argument("--examples-dir", required=True, help="directory for WAV examples")
+    args, settings = parser.parse_known_args()
+    evaluate_generator(args.generator, args.victim, args.data, args.out, args.examples_dir, **parse_flags(settings))
+
+
+if __name__ == "__main__":
+    run(main)

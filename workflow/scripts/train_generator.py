@@ -1,0 +1,23 @@
+"""Train one SpeechAdvGan generator (<source>_to_<target> or all_to_<target>) against a victim."""
+
+import argparse
+
+from avsec.advgan import train_generator
+from avsec.cli import run
+from avsec.config import parse_flags
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, description=__doc__, epilog="Other --key value flags: the generator's settings."
+    )
+    parser.add_argument("--generator", required=True, help="e.g. yes_to_no or all_to_no")
+    parser.add_argument("--victim", required=True, help="the victim's checkpoint")
+    parser.add_argument("--data", required=True, help="prepared clips (results/prep/<corpus>)")
+    parser.add_argument("--out", required=True, help="the checkpoint to write")
+    args, settings = parser.parse_known_args()
+    train_generator(args.generator, args.victim, args.data, args.out, **parse_flags(settings))
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,24 @@
+"""Train a victim classifier of paper 2 and measure its test accuracy (rule train_victim)."""
+
+import argparse
+
+from avsec.advgan import train_victim
+from avsec.cli import run
+from avsec.config import parse_flags
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, description=__doc__, epilog="Other --key value flags: the victim's settings."
+    )
+    parser.add_argument("--victim", required=True, help="wideresnet or samplecnn")
+    parser.add_argument("--data", required=True, help="prepared clips (results/prep/<corpus>)")
+    parser.add_argument("--out", required=True, help="the checkpoint to write")
+    parser.add_argument("--metrics", required=True, help="test accuracy JSON")
+    args, settings = parser.parse_known_args()
+    result = train_victim(args.victim, args.data, args.out, args.metrics, **parse_flags(settings))
+    print(f"{args.victim}: test accuracy {result['accuracy']:.2%} on {result['test_clips']} clips")
+
+
+if __name__ == "__main__":
+    run(main)
