@@ -46,6 +46,19 @@ def test_speech_commands_words_are_strings_not_yaml_booleans(config):
         ),
         (lambda c: c["features"].update({"../x": c["features"]["stego_timit"]}), "features", "not a valid name"),
         (lambda c: c["scale"]["prep"]["voc"].update(count=0), "scale.prep.voc.count", "minimum"),
+        (lambda c: c["advgan"]["victims"].update(resnet={}), "advgan.victims", "unknown key(s) 'resnet'"),
+        (
+            lambda c: c["scale"]["advgan"]["victims"]["wideresnet"].update(labels=["yes", "all"]),
+            "scale.advgan.victims.wideresnet.labels.1",
+            "should not be valid",
+        ),
+        (
+            lambda c: c["scale"]["advgan"]["victims"]["samplecnn"].update(labels=["hip_hop", "jazz"]),
+            "scale.advgan.victims.samplecnn.labels.0",
+            "'hip_hop' is not a valid name (letters, digits and '-' only)",
+        ),
+        (lambda c: c["scale"]["advgan"]["generators"].update(vgg=[]), "scale.advgan.generators", "vgg"),
+        (lambda c: c["advgan"]["generator"].update(loss="hinge"), "advgan.generator.loss", "is not one of"),
     ],
 )
 def test_invalid_config_is_one_line_naming_the_key(config, edit, key, problem):

@@ -150,14 +150,20 @@ def test_gpu_resource_reaches_slurm(slurm_cluster, tmp_path):
 
 
 @pytest.mark.slow
-def test_data_preparation_through_slurm(slurm_cluster, tmp_path):
-    """The data-preparation part of the DAG (synth_corpus, then prepare_corpus) as SLURM jobs."""
+def test_data_preparation_and_training_through_slurm(slurm_cluster, tmp_path):
+    """Synthesis, preparation, a victim and one generator of paper 2 as SLURM jobs, the training ones on the GPU
+    partition with `gpu=1` (the fake GPU: CUDA_VISIBLE_DEVICES=0, torch then finds no CUDA and trains on CPU)."""
     workdir = copy_workflow(tmp_path / "wf")
-    snakemake(workdir, "results/prep/speech_commands")
-    for rule in ("synth_corpus", "prepare_corpus"):
+    config = workdir / "config.yaml"
+    config.write_text(config.read_text().replace("resources: {gpu: 0,", "resources: {gpu: 1,", 1))
+    snakemake(workdir, "results/advgan/wideresnet/all_to_yes/generator.pt", timeout=600)
+    for rule in ("synth_corpus", "prepare_corpus", "train_victim", "train_generator"):
         logs = slurm_logs(workdir, rule)
         assert logs, f"no SLURM log for rule {rule}: it did not run through SLURM"
         assert "--executor slurm-jobstep" in logs[0].read_text()
     manifest = workdir / "results" / "prep" / "speech_commands" / "manifest.tsv"
     rows = [line for line in manifest.read_text().splitlines()[1:] if line.strip()]
     assert rows, f"{manifest} has no rows"
+    log = (workdir / "results/logs/advgan/wideresnet/all_to_yes/train_generator.log").read_text()
+    assert "epochs on cpu" in log and "done in" in log
+    assert not list((workdir / "results/advgan").rglob("*.resume")), "a resume file outlived its finished job"

@@ -36,7 +36,7 @@ def run(main: Callable[[], object]) -> None:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         if log:
             print(f"error: {exc} (log: {log})", file=terminal, flush=True)
-        sys.exit(1)
+        sys.exit(getattr(exc, "exit_code", 1))
     except BaseException:
         if log:
             print(f"error: {sys.argv[0]} failed, see {log}", file=terminal, flush=True)

@@ -59,7 +59,8 @@ def _message(error: jsonschema.ValidationError) -> str:
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         return f"unknown key(s) {', '.join(map(repr, extra))}"
     if error.validator == "pattern":
-        return f"{error.instance!r} is not a valid name (letters, digits, '_' and '-' only)"
+        allowed = "letters, digits, '_' and '-'" if "_" in error.validator_value else "letters, digits and '-'"
+        return f"{error.instance!r} is not a valid name ({allowed} only)"
     if error.validator == "type" and isinstance(error.instance, bool):
         return f'{error.instance!r} is a boolean, expected {error.validator_value} (quote words like "yes", "on")'
     if error.validator == "propertyNames":

@@ -12,7 +12,9 @@ import math
 import torch
 from torch import nn
 
-EPS = torch.finfo(torch.float32).eps
+# python_speech_features' floor for a zero energy, numpy.finfo(float).eps (representable in float32): a silent,
+# zero-padded frame gets its log(2.2e-16) = -36.04, as the library gives it, not float32 eps' -15.94
+EPS = 2.220446049250313e-16
 
 
 def hz_to_mel(hz: float) -> float:

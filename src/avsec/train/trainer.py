@@ -4,9 +4,9 @@ What the loop owns (DESIGN.md §7): the device (``auto`` = CUDA when present), b
 order (a permutation per epoch drawn from the seed and the epoch number, so a resumed run sees the same
 batches), tqdm progress into the rule's log, a resume file written every ``checkpoint_every`` steps and when
 SLURM (or a user) sends SIGTERM, SIGUSR1 or SIGINT, and resumption from that file. A resume file holds the
-modules, optimisers, schedulers, random-number state and position, and a fingerprint of the settings: a file
-from other settings is set aside, never silently continued. Whoever calls :func:`fit` writes the final
-artifact atomically and then removes the resume file.
+modules, optimisers, schedulers, random-number state, position and the epoch's running sums, and a fingerprint
+of the settings: a file from other settings is set aside, never silently continued. Whoever calls :func:`fit`
+writes the final artifact atomically and then removes the resume file.
 """
 
 from __future__ import annotations
@@ -113,13 +113,13 @@ def fit(task: Task, data: tuple[torch.Tensor, ...], settings: TrainSettings, res
     steps_per_epoch = max(1, -(-n // settings.batch))
     resume, key = Path(resume), fingerprint(settings)
     state = _resume_state(resume, key, task)
-    epoch, start, history = state["epoch"], state["step"], state["history"]
+    # sums: the current epoch's step scalars so far, kept in the resume file so a resumed epoch's means are exact
+    epoch, start, history, sums = state["epoch"], state["step"], state["history"], state["sums"]
     pinned = tuple(t.pin_memory() for t in data) if device.type == "cuda" else data
     print(f"{desc}: {n} rows, {steps_per_epoch} steps per epoch, {settings.epochs} epochs on {device}", flush=True)
     with stop_on_signal() as received:
         while epoch < settings.epochs:
             order = epoch_order(n, settings.seed, epoch)
-            sums: dict[str, float] = {}
             bar = tqdm(
                 range(start, steps_per_epoch),
                 desc=f"{desc} epoch {epoch + 1}/{settings.epochs}",
@@ -138,7 +138,7 @@ def fit(task: Task, data: tuple[torch.Tensor, ...], settings: TrainSettings, res
                 bar.set_postfix({k: f"{v:.3g}" for k, v in scalars.items()}, refresh=False)
                 done = step + 1
                 if received or (settings.checkpoint_every and done % settings.checkpoint_every == 0):
-                    _save_resume(resume, key, task, epoch, done, history)
+                    _save_resume(resume, key, task, epoch, done, history, sums)
                 if received:
                     bar.close()
                     raise Interrupted(
@@ -146,7 +146,7 @@ def fit(task: Task, data: tuple[torch.Tensor, ...], settings: TrainSettings, res
                         f"rerun to resume from {resume}"
                     )
             bar.close()
-            record = {"epoch": epoch + 1, **{k: v / max(1, steps_per_epoch - start) for k, v in sums.items()}}
+            record = {"epoch": epoch + 1, **{k: v / steps_per_epoch for k, v in sums.items()}}
             for module in task.modules.values():
                 module.eval()
             with torch.no_grad(), autocast(device, settings.bf16):
@@ -157,12 +157,12 @@ def fit(task: Task, data: tuple[torch.Tensor, ...], settings: TrainSettings, res
                 scheduler.step()
             history.append(record)
             print(json.dumps(record), file=sys.stderr, flush=True)
-            epoch, start = epoch + 1, 0
-            _save_resume(resume, key, task, epoch, 0, history)
+            epoch, start, sums = epoch + 1, 0, {}
+            _save_resume(resume, key, task, epoch, 0, history, sums)
     return history
 
 
-def _save_resume(path: Path, key: str, task: Task, epoch: int, step: int, history: list) -> None:
+def _save_resume(path: Path, key: str, task: Task, epoch: int, step: int, history: list, sums: dict) -> None:
     rng = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
@@ -174,6 +174,7 @@ def _save_resume(path: Path, key: str, task: Task, epoch: int, step: int, histor
             "epoch": epoch,
             "step": step,
             "history": history,
+            "sums": sums,
             "rng": rng,
             "modules": {k: m.state_dict() for k, m in task.modules.items()},
             "optimizers": {k: o.state_dict() for k, o in task.optimizers.items()},
@@ -183,7 +184,7 @@ def _save_resume(path: Path, key: str, task: Task, epoch: int, step: int, histor
 
 
 def _resume_state(path: Path, key: str, task: Task) -> dict:
-    fresh = {"epoch": 0, "step": 0, "history": []}
+    fresh = {"epoch": 0, "step": 0, "history": [], "sums": {}}
     if not path.exists():
         return fresh
     try:
@@ -211,4 +212,9 @@ def _resume_state(path: Path, key: str, task: Task) -> dict:
     if "cuda" in saved["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(saved["rng"]["cuda"])
     print(f"resuming from {path}: epoch {saved['epoch'] + 1}, step {saved['step']}", file=sys.stderr, flush=True)
-    return {"epoch": saved["epoch"], "step": saved["step"], "history": list(saved["history"])}
+    return {
+        "epoch": saved["epoch"],
+        "step": saved["step"],
+        "history": list(saved["history"]),
+        "sums": dict(saved.get("sums", {})),
+    }

@@ -1,0 +1,317 @@
+"""Paper 2's networks: the MFCC front-end against python_speech_features' algorithm, the SpeechAdvGan generator and
+discriminator, and the two victims (WideResNet-28-10, SampleCNN), checked against the architecture DESIGN.md §4
+describes rather than against numbers read off the code."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.fftpack
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from avsec.models.advgan import Discriminator, Generator
+from avsec.models.mfcc import MFCC, dct_matrix, mel_filterbank
+from avsec.models.victims import SampleCNN, WideResNet
+
+L = 16384
+RATE = 16000
+
+# The paper's tables (DESIGN.md §4), written out here independently of the module's constants.
+PAPER_ENCODER = (16, 32, 32, 64, 64, 128, 128, 256)
+PAPER_DECODER = (128, 128, 64, 64, 32, 32, 16)
+PAPER_DISCRIMINATOR = (32, 64, 64, 128, 128, 256, 256, 512, 512, 1024, 2048)
+
+
+def n_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+# ---- MFCC --------------------------------------------------------------------------------------------------------
+def reference_filterbank(nfilt: int, nfft: int, rate: int) -> np.ndarray:
+    """python_speech_features.get_filterbanks(nfilt, nfft, rate, lowfreq=0, highfreq=None)."""
+    mel = 2595 * np.log10(1 + np.array([0.0, rate / 2]) / 700)
+    points = np.linspace(mel[0], mel[1], nfilt + 2)
+    bins = np.floor((nfft + 1) * (700 * (10 ** (points / 2595) - 1)) / rate)
+    bank = np.zeros((nfilt, nfft // 2 + 1))
+    for j in range(nfilt):
+        for i in range(int(bins[j]), int(bins[j + 1])):
+            bank[j, i] = (i - bins[j]) / (bins[j + 1] - bins[j])
+        for i in range(int(bins[j + 1]), int(bins[j + 2])):
+            bank[j, i] = (bins[j + 2] - i) / (bins[j + 2] - bins[j + 1])
+    return bank
+
+
+def reference_mfcc(signal: np.ndarray) -> np.ndarray:
+    """python_speech_features.mfcc(signal, 16000, winlen=512/16000, winstep=512/16000, numcep=32, nfilt=32,
+    nfft=2048, lowfreq=0, highfreq=None, preemph=0.97, ceplifter=22, appendEnergy=True, winfunc=rectangular),
+    in float64 numpy, for a signal of whole frames (the library zero-pads only a partial last frame)."""
+    frame, nfft, nfilt, numcep, lift = 512, 2048, 32, 32, 22
+    eps = np.finfo(float).eps
+    sig = np.asarray(signal, dtype=np.float64)
+    sig = np.append(sig[0], sig[1:] - 0.97 * sig[:-1])
+    assert len(sig) % frame == 0
+    frames = sig.reshape(-1, frame) * np.ones(frame)  # rectangular window
+    pspec = np.square(np.abs(np.fft.rfft(frames, nfft))) / nfft
+    energy = pspec.sum(1)
+    energy = np.where(energy == 0, eps, energy)
+    feat = pspec @ reference_filterbank(nfilt, nfft, RATE).T
+    feat = np.where(feat == 0, eps, feat)
+    feat = scipy.fftpack.dct(np.log(feat), type=2, axis=1, norm="ortho")[:, :numcep]
+    feat = feat * (1 + (lift / 2) * np.sin(np.pi * np.arange(numcep) / lift))
+    feat[:, 0] = np.log(energy)
+    return feat
+
+
+def speechlike(seed: int, voiced: int = L, amplitude: float = 0.5) -> np.ndarray:
+    """A vowel-like harmonic tone with a moving pitch, noise and an envelope, zero-padded after ``voiced`` samples
+    (as Speech Commands clips shorter than one second are), quantised to int16 steps and scaled to [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(voiced) / RATE
+    pitch = 120 + 60 * t + 20 * rng.random()
+    phase = 2 * np.pi * np.cumsum(pitch) / RATE
+    tone = sum(np.sin(k * phase + rng.uniform(0, 2 * np.pi)) / k for k in range(1, 12))
+    wave = np.sin(np.pi * t / t[-1]) * (tone + 0.3 * rng.standard_normal(voiced))
+    wave = amplitude * wave / np.abs(wave).max()
+    out = np.zeros(L)
+    out[:voiced] = np.round(wave * 32767) / 32768
+    return out
+
+
+def test_filterbank_and_dct_match_the_library():
+    np.testing.assert_allclose(mel_filterbank(32, 2048, RATE).numpy(), reference_filterbank(32, 2048, RATE), atol=1e-7)
+    x = np.random.default_rng(0).standard_normal((5, 32))
+    ours = torch.from_numpy(x).float() @ dct_matrix(32, 32).T
+    np.testing.assert_allclose(ours.numpy(), scipy.fftpack.dct(x, type=2, axis=1, norm="ortho"), atol=1e-5)
+
+
+def test_mfcc_matches_python_speech_features():
+    # a full clip, a loud clip, and a short word zero-padded to 16384 (its last frames are exact silence)
+    clips = np.stack([speechlike(1), speechlike(2, amplitude=0.99), speechlike(3, voiced=9000, amplitude=0.2)])
+    out = MFCC()(torch.from_numpy(clips).float())
+    assert out.shape == (3, 1, 32, 32) and out.dtype == torch.float32
+    for row, clip in zip(out[:, 0].numpy(), clips, strict=True):
+        ref = reference_mfcc(clip)
+        np.testing.assert_allclose(row, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+    # the padded clip's silent frames carry the library's floor, log(float64 eps), in c0
+    assert out[2, 0, -1, 0].item() == pytest.approx(math.log(np.finfo(float).eps), rel=1e-6)
+
+
+def test_mfcc_gradient_matches_finite_differences():
+    """d<w, MFCC(x)>/dx from autograd against a central difference of the float64 reference along a direction."""
+    clip = speechlike(4)
+    rng = np.random.default_rng(5)
+    weights = rng.standard_normal((32, 32))
+    direction = rng.standard_normal(L)
+    x = torch.from_numpy(clip).float()[None].requires_grad_(True)
+    (MFCC()(x)[0, 0] * torch.from_numpy(weights).float()).sum().backward()
+    grad = x.grad[0].double().numpy()
+    assert np.isfinite(grad).all() and np.count_nonzero(grad) > 0.99 * L
+    h = 1e-4
+    plus = (reference_mfcc(clip + h * direction) * weights).sum()
+    minus = (reference_mfcc(clip - h * direction) * weights).sum()
+    assert grad @ direction == pytest.approx((plus - minus) / (2 * h), rel=2e-3)
+
+
+def test_mfcc_of_silence_has_finite_values_and_gradients():
+    mfcc = MFCC()
+    zero = torch.zeros(2, L, requires_grad=True)
+    out = mfcc(zero)
+    out.sum().backward()
+    assert torch.isfinite(out).all() and torch.isfinite(zero.grad).all()
+    # at exact silence the power spectrum's gradient is 0 (d|X|²/dX = 0 at X = 0); one int16 step of dither is
+    # enough for every frame's cepstra c1 … c31 (every mel filter's log, not just c0's energy) to reach the waveform
+    dither = torch.from_numpy(np.random.default_rng(6).integers(-1, 2, (2, L)) / 32768).float().requires_grad_(True)
+    feat = mfcc(dither)
+    assert torch.isfinite(feat).all()
+    weights = torch.randn(feat[..., 1:].shape, generator=torch.Generator().manual_seed(7))
+    (grad,) = torch.autograd.grad((feat[..., 1:] * weights).sum(), dither)
+    assert torch.isfinite(grad).all()
+    # samples 0 … 510 of a frame reach no other frame (pre-emphasis carries only the last one into the next)
+    per_frame = grad.unflatten(1, (32, 512))[..., :511].abs().sum(-1)
+    assert (per_frame > 0).all(), per_frame
+
+
+# ---- generator ---------------------------------------------------------------------------------------------------
+def record_shapes(model: nn.Module, x: torch.Tensor, layers: dict[str, nn.Module]) -> dict:
+    """Input and output shapes of the named ``layers`` during one forward pass; "output" is the model's output."""
+    shapes: dict = {}
+
+    def hook(key):
+        return lambda module, inputs, output: shapes.__setitem__(key, (tuple(inputs[0].shape), tuple(output.shape)))
+
+    handles = [layer.register_forward_hook(hook(key)) for key, layer in layers.items()]
+    with torch.no_grad():
+        shapes["output"] = model(x)
+    for handle in handles:
+        handle.remove()
+    return shapes
+
+
+def generator_layers(g: Generator) -> dict[str, nn.Module]:
+    return {
+        **{f"enc{i}": m for i, m in enumerate(g.encoder)},
+        **{f"dec{i}": m for i, m in enumerate(g.decoder)},
+        "out": g.out,
+    }
+
+
+@pytest.mark.parametrize("width", [1.0, 0.5])
+def test_generator_shapes_range_and_unet_skips(width):
+    torch.manual_seed(0)
+    g = Generator(width).eval()
+    enc = [round(c * width) for c in PAPER_ENCODER]
+    dec = [round(c * width) for c in PAPER_DECODER]
+    shapes = record_shapes(g, torch.rand(2, L) * 2 - 1, generator_layers(g))
+    for i, c in enumerate(enc):  # each Conv1d(k32, s2, p15) halves the length
+        assert shapes[f"enc{i}"][1] == (2, c, L >> (i + 1))
+    cin = enc[-1]
+    for i, c in enumerate(dec):  # each ConvTranspose1d(k32, s2, p15) doubles it ...
+        assert shapes[f"dec{i}"] == ((2, cin, L >> (8 - i)), (2, c, L >> (7 - i)))
+        cin = c + enc[6 - i]  # ... and is concatenated with the encoder output of that length (U-Net skip)
+    assert shapes["out"] == ((2, dec[-1] + enc[0], L // 2), (2, 1, L))
+    out = shapes["output"]
+    assert out.shape == (2, L) and out.dtype == torch.float32
+    assert (out.abs() < 1).all() and out.std() > 1e-3
+    assert g(torch.zeros(1, 4096)).shape == (1, 4096)  # any multiple of 256 samples
+
+
+def test_generator_is_xavier_normal_initialised():
+    torch.manual_seed(0)
+    convs = [m for m in Generator().modules() if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d))]
+    assert len(convs) == 8 + 7 + 1
+    separable = 0
+    for m in convs:
+        w, k = m.weight.detach(), m.kernel_size[0]
+        # Conv1d weights are (out, in, k), ConvTranspose1d (in, out, k): fan_in + fan_out = (in + out)·k for both
+        xavier = math.sqrt(2 / ((m.in_channels + m.out_channels) * k))
+        assert w.std().item() == pytest.approx(xavier, rel=0.1), m
+        assert w.abs().max() > 2.2 * w.std(), m  # normal tails: a uniform init ends at √3 standard deviations
+        assert (m.bias == 0).all(), m  # PyTorch's default bias is U(±1/√fan_in)
+        # PyTorch's default, kaiming_uniform(a=√5), is U(±1/√fan_in) with fan_in = weight.size(1)·k
+        default = 1 / math.sqrt(3 * w.shape[1] * k)
+        separable += abs(default / xavier - 1) > 0.25
+    assert separable >= 12  # on most layers the std test alone tells Xavier from the default
+
+
+# ---- discriminator -----------------------------------------------------------------------------------------------
+def paper_discriminator_params(length: int = L) -> int:
+    total, cin = 0, 1
+    for c in PAPER_DISCRIMINATOR:
+        total += cin * c * 31 + c  # Conv1d(k31) weights and bias
+        total += 2 * c  # BatchNorm1d scale and shift
+        cin = c
+    total += cin + 1  # 1×1 conv to one channel
+    steps = length // 2 ** len(PAPER_DISCRIMINATOR)  # eleven stride-2 convs: 16384 → 8
+    return total + steps + 1  # Linear(8, 1)
+
+
+def test_discriminator_parameter_count():
+    with torch.device("meta"):
+        d = Discriminator()
+    assert n_params(d) == paper_discriminator_params()
+    assert round(n_params(d) / 1e6, 1) == 97.5  # dominated by 31 · Σ cin·cout = 31 · 3 143 712 ≈ 97.46 M
+
+
+def test_discriminator_layout_and_output():
+    torch.manual_seed(0)
+    d = Discriminator(0.25)
+    layers = list(d.features)
+    convs = [m for m in layers if isinstance(m, nn.Conv1d)]
+    assert [(m.kernel_size, m.stride, m.padding) for m in convs[:-1]] == [((31,), (2,), (15,))] * 11
+    assert convs[-1].out_channels == 1 and convs[-1].kernel_size == (1,)
+    assert [m.out_channels for m in convs[:-1]] == [round(c / 4) for c in PAPER_DISCRIMINATOR]
+    assert all(m.negative_slope == 0.03 for m in layers if isinstance(m, nn.LeakyReLU))
+    dropouts = [i for i, m in enumerate(layers) if isinstance(m, nn.Dropout)]
+    after = [sum(isinstance(m, nn.Conv1d) for m in layers[:i]) for i in dropouts]
+    assert after == [3, 6, 9]
+    assert all(isinstance(layers[i - 1], nn.LeakyReLU) and layers[i].p == 0.5 for i in dropouts)
+    assert d.classifier.in_features == 8
+    x = torch.rand(4, L) * 2 - 1
+    assert d(x).shape == (4,)
+    assert not torch.equal(d(x), d(x))  # dropout draws anew in training mode
+    d.eval()
+    with torch.no_grad():
+        assert torch.equal(d(x), d(x))
+
+
+# ---- victims -----------------------------------------------------------------------------------------------------
+def wrn_params(depth: int, widen: int, classes: int, in_channels: int = 1) -> int:
+    """Parameters of a pre-activation WRN-depth-widen (Zagoruyko & Komodakis): a 3×3 stem conv to 16 channels,
+    three groups of n = (depth − 4) / 6 blocks [BN, conv3×3, BN, conv3×3] at 16k, 32k, 64k channels (a 1×1
+    shortcut conv where the width or the stride changes), BN, linear; convs without bias."""
+    n = (depth - 4) // 6
+    widths = [16, 16 * widen, 32 * widen, 64 * widen]
+    total = in_channels * 16 * 9
+    for group in (1, 2, 3):
+        for i in range(n):
+            cin, c = widths[group - 1] if i == 0 else widths[group], widths[group]
+            total += 2 * cin + cin * c * 9 + 2 * c + c * c * 9
+            if i == 0 and (cin != c or group > 1):
+                total += cin * c
+    return total + 2 * widths[3] + widths[3] * classes + classes
+
+
+def test_wideresnet_28_10_parameter_count():
+    with torch.device("meta"):
+        model = WideResNet(10, depth=28, widen=10)
+    assert n_params(model) == wrn_params(28, 10, 10)
+    # the published 36.5 M is for CIFAR's three input channels; one MFCC channel has 2 · 16 · 9 fewer stem weights
+    assert wrn_params(28, 10, 10, in_channels=3) - n_params(model) == 288
+    assert abs(wrn_params(28, 10, 10, in_channels=3) - 36.5e6) < 0.05e6
+
+
+@pytest.mark.parametrize("depth", [27, 29, 30])
+def test_wideresnet_depth_must_be_6n_plus_4(depth):
+    with pytest.raises(ValueError, match="6n"):
+        WideResNet(10, depth=depth, widen=1)
+
+
+def test_wideresnet_small_forward():
+    torch.manual_seed(0)
+    model = WideResNet(10, depth=10, widen=2).eval()
+    assert n_params(model) == wrn_params(10, 2, 10)
+    with torch.no_grad():
+        assert model(torch.from_numpy(np.stack([speechlike(7), speechlike(8)])).float()).shape == (2, 10)
+
+
+def samplecnn_steps(length: int = L) -> int:
+    steps = (length - 3) // 2 + 1  # the stem's conv k3 s2 without padding: 16384 → 8191
+    for _ in range(9):  # nine maxpool(3, 2): 8191 → 4095 → … → 15
+        steps = (steps - 3) // 2 + 1
+    return steps
+
+
+@pytest.mark.parametrize("width", [1.0, 0.25])
+def test_samplecnn_length_arithmetic(width):
+    assert samplecnn_steps() == 15
+    torch.manual_seed(0)
+    model = SampleCNN(10, width=width).eval()
+    features = round(512 * width) * samplecnn_steps()
+    assert model.classifier[-1].in_features == features
+    if width == 1.0:
+        assert features == 7680  # DESIGN.md §4: FC 7680 → 10
+    shapes = record_shapes(model, torch.rand(2, L) * 2 - 1, {"fc": model.classifier[-1]})
+    assert shapes["fc"] == ((2, features), (2, 10))
+    assert shapes["output"].shape == (2, 10)
+
+
+def test_attack_gradient_reaches_the_waveform_through_the_mfcc():
+    """d CE(victim(x + δ), target) / dδ at δ = 0 is finite, dense, and a small step against it lowers the loss."""
+    torch.manual_seed(0)
+    victim = WideResNet(10, depth=10, widen=2).eval()
+    for p in victim.parameters():
+        p.requires_grad_(False)
+    x = torch.from_numpy(np.stack([speechlike(9), speechlike(10, voiced=12000)])).float()
+    target = torch.tensor([3, 7])
+    delta = torch.zeros_like(x, requires_grad=True)
+    loss = F.cross_entropy(victim(x + delta), target)
+    (grad,) = torch.autograd.grad(loss, delta)
+    assert torch.isfinite(grad).all()
+    assert (grad[0] != 0).float().mean() > 0.99  # every frame of the voiced clip reaches the loss
+    with torch.no_grad():
+        stepped = F.cross_entropy(victim(x - 1e-4 * grad.sign()), target)
+    assert stepped < loss
