@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import statistics
 import tempfile
 import time
@@ -74,12 +75,13 @@ DEFAULTS = {
     "train_width": (1.0, 1.0, 0.25),
     "batch": (64, 64, 16),
     "clips": (1024, 64, 16),
-    "batch1_clips": (50, 8, 4),
-    "ga_iterations": (100, 5, 3),
+    "batch1_clips": (50, 16, 4),
+    "ga_iterations": (100, 20, 3),
     "ga_clips": (5, 3, 1),
     "train_batch": (64, 8, 4),
-    "train_steps": (20, 3, 2),
+    "train_steps": (20, 3, 4),
     "repeat": (3, 3, 3),
+    "threads": (None, None, 1),  # --quick: one thread, which a shared 2-core machine cannot stall (BENCHMARKS.md)
 }
 
 
@@ -256,8 +258,11 @@ def main() -> None:
     parser.add_argument("--train-batch", type=int, help="training batch (the paper's 64 on CUDA)")
     parser.add_argument("--train-steps", type=int, help="timed training steps per repeat")
     parser.add_argument("--repeat", type=int, help="repetitions; medians are reported")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's; --quick: 1)")
     args = parser.parse_args()
     device = resolve_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     column = 2 if args.quick else (0 if device.type == "cuda" else 1)
     for key, values in DEFAULTS.items():
         if getattr(args, key) is None:
@@ -268,8 +273,11 @@ def main() -> None:
     audio = speech_like(max(args.clips, args.batch1_clips, args.ga_clips), seed=1)
     victim = frozen_victim(args.victim, args.victim_size, device)
     arch = ", ".join(f"{k} {v}" for k, v in VICTIMS[args.victim][args.victim_size].items() if k != "rate")
-    threads = torch.get_num_threads()
-    print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{threads} threads'})")
+    if device.type == "cuda":
+        print(f"device {device} ({torch.cuda.get_device_name(device)})")
+    else:
+        load = os.getloadavg()[0]
+        print(f"device cpu ({torch.get_num_threads()} threads; load average {load:.1f} at the start: other jobs)")
     print(f"victim {args.victim} ({args.victim_size}: {arch}), random weights; medians of {args.repeat} runs")
 
     per_clip, per_clip1 = bench_generator(args, device, audio[: args.clips])

@@ -149,21 +149,153 @@ def test_gpu_resource_reaches_slurm(slurm_cluster, tmp_path):
     assert slurm_logs(tmp_path, "on_gpu") and slurm_logs(tmp_path, "on_cpu")
 
 
-@pytest.mark.slow
-def test_data_preparation_and_training_through_slurm(slurm_cluster, tmp_path):
-    """Synthesis, preparation, a victim and one generator of paper 2 as SLURM jobs, the training ones on the GPU
-    partition with `gpu=1` (the fake GPU: CUDA_VISIBLE_DEVICES=0, torch then finds no CUDA and trains on CPU)."""
-    workdir = copy_workflow(tmp_path / "wf")
+GENERATOR = "results/advgan/wideresnet/yes_to_no/generator.pt"
+TRAIN_LOG = "results/logs/advgan/wideresnet/yes_to_no/train_generator.log"
+
+
+@pytest.fixture(scope="module")
+def slurm_workflow(slurm_cluster, tmp_path_factory):
+    """The smoke workflow with paper 2's per-pair generators (`yes_to_no` trains on ~20 clips for 30 epochs:
+    about a minute, long enough to interrupt) and GPU jobs; synthesis, preparation and the victim run through
+    SLURM here."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("slurm") / "wf")
     config = workdir / "config.yaml"
-    config.write_text(config.read_text().replace("resources: {gpu: 0,", "resources: {gpu: 1,", 1))
-    snakemake(workdir, "results/advgan/wideresnet/all_to_yes/generator.pt", timeout=600)
-    for rule in ("synth_corpus", "prepare_corpus", "train_victim", "train_generator"):
-        logs = slurm_logs(workdir, rule)
+    text = config.read_text().replace("resources: {gpu: 0,", "resources: {gpu: 1,", 1)
+    text = text.replace("generators: *smoke_per_target", "generators: *smoke_per_pair", 1)
+    text = text.replace("generator: {epochs: 8, warmup: 1,", "generator: {epochs: 30, warmup: 1,", 1)
+    config.write_text(text)
+    snakemake(workdir, "results/advgan/wideresnet/victim.pt", timeout=600)
+    return workdir
+
+
+@pytest.mark.slow
+def test_data_preparation_and_training_through_slurm(slurm_workflow):
+    """Synthesis, preparation and a victim of paper 2 ran as SLURM jobs, the victim with `gpu=1` on the GPU
+    partition (the fake GPU: CUDA_VISIBLE_DEVICES=0; torch finds no CUDA and trains on the CPU)."""
+    for rule in ("synth_corpus", "prepare_corpus", "train_victim"):
+        logs = slurm_logs(slurm_workflow, rule)
         assert logs, f"no SLURM log for rule {rule}: it did not run through SLURM"
         assert "--executor slurm-jobstep" in logs[0].read_text()
-    manifest = workdir / "results" / "prep" / "speech_commands" / "manifest.tsv"
-    rows = [line for line in manifest.read_text().splitlines()[1:] if line.strip()]
-    assert rows, f"{manifest} has no rows"
-    log = (workdir / "results/logs/advgan/wideresnet/all_to_yes/train_generator.log").read_text()
+    manifest = slurm_workflow / "results" / "prep" / "speech_commands" / "manifest.tsv"
+    assert [line for line in manifest.read_text().splitlines()[1:] if line.strip()], f"{manifest} has no rows"
+    log = (slurm_workflow / "results/logs/advgan/wideresnet/train_victim.log").read_text()
     assert "epochs on cpu" in log and "done in" in log
-    assert not list((workdir / "results/advgan").rglob("*.resume")), "a resume file outlived its finished job"
+
+
+def start(workdir: Path, *args: str) -> subprocess.Popen:
+    cmd = [tool("snakemake"), "--profile", str(PROFILE), *args]
+    return subprocess.Popen(
+        cmd, cwd=workdir, env=job_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def running_job(rule: str, timeout: float = 120) -> str:
+    """The SLURM id of the running job of ``rule`` (the plugin puts rule_<rule> in the job's comment)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in subprocess.run(
+            ["squeue", "-h", "-t", "R", "-o", "%i %k"], capture_output=True, text=True
+        ).stdout.splitlines():
+            job, _, comment = line.partition(" ")
+            if comment.startswith(f"rule_{rule}"):
+                return job
+        time.sleep(0.5)
+    raise AssertionError(f"no running SLURM job of rule {rule} after {timeout} s")
+
+
+def wait_for_text(path: Path, text: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{text!r} not in {path} after {timeout} s")
+
+
+def finish(process: subprocess.Popen, timeout: float = 600) -> tuple[int, str]:
+    out, _ = process.communicate(timeout=timeout)
+    return process.returncode, out
+
+
+def states(path: Path) -> dict:
+    import torch
+
+    return torch.load(path, weights_only=True)["modules"]["generator"]
+
+
+@pytest.mark.slow
+def test_signalled_training_job_resumes_and_ends_as_an_uninterrupted_one(slurm_workflow):
+    """`scancel --signal=USR1` (what SLURM sends before a time limit) mid-run: the trainer saves its resume file
+    and exits, Snakemake resubmits the job, the new job resumes, and the final generator equals that of an
+    uninterrupted run (CPU, deterministic)."""
+    import torch
+
+    wf = slurm_workflow
+    process = start(wf, GENERATOR, "--retries", "1")
+    job = running_job("train_generator")
+    wait_for_text(wf / TRAIN_LOG, "epoch 4/30")
+    subprocess.run(["scancel", "--signal=USR1", job], check=True)
+    code, out = finish(process)
+    assert code == 0, out[-4000:]
+    log = (wf / TRAIN_LOG).read_text()
+    assert "resuming from" in log and "done in" in log, log[-2000:]
+    assert len(slurm_logs(wf, "train_generator")) == 2, "the signalled job was not resubmitted"
+    assert not (wf / f"{GENERATOR}.resume").exists()
+    resumed = states(wf / GENERATOR)
+
+    # the same job, uninterrupted, outside SLURM
+    local = subprocess.run(
+        [tool("snakemake"), "--cores", "1", GENERATOR, "--forcerun", "train_generator"],
+        cwd=wf,
+        env=job_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert local.returncode == 0, local.stdout[-3000:] + local.stderr[-3000:]
+    assert "resuming from" not in (wf / TRAIN_LOG).read_text()
+    uninterrupted = states(wf / GENERATOR)
+    assert resumed.keys() == uninterrupted.keys()
+    assert all(torch.equal(resumed[k], uninterrupted[k]) for k in resumed), "the resumed run ended elsewhere"
+
+
+@pytest.mark.slow
+def test_hard_killed_job_leaves_nothing_that_looks_complete(slurm_workflow):
+    """SIGKILL (no chance to clean up): no generator.pt; Snakemake and DVC both still see the job as to do."""
+    wf = slurm_workflow
+    target = "results/advgan/wideresnet/no_to_yes/generator.pt"
+    process = start(wf, target)
+    job = running_job("train_generator")
+    wait_for_text(wf / "results/logs/advgan/wideresnet/no_to_yes/train_generator.log", "epoch 2/30")
+    subprocess.run(["scancel", "--signal=KILL", job], check=True)
+    code, out = finish(process)
+    assert code != 0, out[-3000:]
+    assert not (wf / target).exists()
+    dry = subprocess.run([tool("snakemake"), "-n", target], cwd=wf, env=job_env(), capture_output=True, text=True)
+    assert "train_generator" in dry.stdout, dry.stdout[-2000:]
+    status = subprocess.run(
+        [tool("dvc"), "status", "train_generator_wideresnet@no_to_yes"],
+        cwd=wf,
+        env=job_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert "deleted" in status.stdout and target in status.stdout, status.stdout + status.stderr
+
+
+@pytest.mark.slow
+def test_job_on_a_node_drained_mid_run_completes(slurm_workflow):
+    """Draining the node lets its running job finish (no new ones start there); the output is complete."""
+    wf = slurm_workflow
+    target = "results/advgan/wideresnet/no_to_yes/generator.pt"
+    node = subprocess.run(["sinfo", "-h", "-o", "%n"], capture_output=True, text=True).stdout.split()[0]
+    process = start(wf, target)
+    running_job("train_generator")
+    try:
+        subprocess.run(["scontrol", "update", f"nodename={node}", "state=drain", "reason=avsec-test"], check=True)
+        code, out = finish(process)
+        drained = subprocess.run(["sinfo", "-h", "-n", node, "-o", "%T"], capture_output=True, text=True).stdout
+    finally:
+        subprocess.run(["scontrol", "update", f"nodename={node}", "state=resume"], check=True)
+    assert code == 0, out[-3000:]
+    assert "drain" in drained, drained
+    assert (wf / target).exists() and not (wf / f"{target}.resume").exists()

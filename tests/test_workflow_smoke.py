@@ -116,9 +116,11 @@ def test_paper2_victims_learn_and_generators_attack(snakemake_run):
         assert result["accuracy"] > 3 / len(result["labels"]), (victim, result["accuracy"])
     evaluations = [json.loads(p.read_text()) for p in sorted(advgan.glob("*/*_to_*/eval.json"))]
     assert len(evaluations) == 4
-    for result in evaluations:
-        assert result["success"] > 0.1 and result["snr_db"] > 10, result
+    for result in evaluations:  # the attack raises the target's share above what the clean clips get
+        assert result["success"] > result["clean_rate"] and result["snr_db"] > 10, result
         assert all(source != result["target"] for source in result["per_source"])
+        if result["victim"] == "wideresnet":
+            assert result["success"] >= 0.3, result
     report = advgan / "report"
     assert {"table1.md", "table2.md", "figure7.png", "success_wideresnet.png", "success_samplecnn.tsv"} <= {
         p.name for p in report.iterdir()

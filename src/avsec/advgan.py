@@ -434,6 +434,7 @@ def evaluate_generator(
         pred = torch.cat(
             [victim(adv_audio[i : i + batch].to(dev)).argmax(1).cpu() for i in range(0, len(adv_audio), batch)]
         )
+    before = predict(victim, test.audio, batch)  # the clean clips: how often the target is predicted anyway
     clean = normalize(test.audio)
     snr = snr_db(clean.numpy(), adv_audio.numpy())
     per_source, chosen = {}, []
@@ -447,6 +448,7 @@ def evaluate_generator(
         per_source[label] = {
             "clips": len(idx),
             "success": float((pred[idx] == target).float().mean()),
+            "clean_rate": float((before[idx] == target).float().mean()),
             "snr_db": _mean(snr[idx]),
             "pesq": _mean(scores),
         }
@@ -472,6 +474,7 @@ def evaluate_generator(
         "target": gckpt["target"],
         "per_source": per_source,
         "success": float((pred == target).float().mean()),
+        "clean_rate": float((before == target).float().mean()),
         "snr_db": _mean(snr),
         "pesq": _mean([c["pesq"] for c in cells]),
         "seconds_per_clip_batched": seconds / len(test.audio),

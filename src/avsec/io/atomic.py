@@ -28,6 +28,7 @@ def atomic_path(path: str | Path, *, directory: bool = False) -> Iterator[Path]:
     try:
         yield tmp
         if directory:
+            os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
             if path.exists():
                 shutil.rmtree(path)
             os.replace(tmp, path)

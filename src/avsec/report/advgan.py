@@ -90,7 +90,6 @@ def write_report(out_dir: str | Path, victims: list[dict], evaluations: list[dic
     """
     groups = _group(victims, evaluations, baselines)
     with atomic_path(out_dir, directory=True) as tmp:
-        tmp.chmod(0o755)  # mkdtemp makes it private; a report is for reading
         for victim in groups:
             matrix = cell_matrix(victim.labels, victim.evaluations, "success")
             (tmp / f"success_{victim.name}.tsv").write_text(_matrix_tsv(matrix, victim.labels), encoding="utf-8")
