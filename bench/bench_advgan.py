@@ -222,16 +222,17 @@ def bench_training(args, device: torch.device, victim: torch.nn.Module, audio: t
             gap_times += [b[0] - a[1] for a, b in zip(spans, spans[1:], strict=False)]
             after_loop.append(done - timed_task.loop_end)
             resume.unlink(missing_ok=True)
-    # cross-check: the same step on one batch already on the device, outside fit
-    task = make_task(args, device, victim)
+    # cross-check: the same steps outside fit, on one batch already on the device (a fresh task per repeat, its
+    # first step left out, as in fit)
     batch = (rows[: args.train_batch].to(device),)
-
-    def one_step() -> None:
-        with autocast(device, True):
-            task.step(batch, 0)
-
-    one_step()
-    preloaded = [timed(one_step, device) for _ in range(args.repeat * args.train_steps)]
+    preloaded = []
+    for _ in range(args.repeat):
+        task = make_task(args, device, victim)
+        for i in range(steps):
+            with autocast(device, True):
+                seconds = timed(lambda task=task: task.step(batch, 0), device)
+            if i:
+                preloaded.append(seconds)
     return {
         "step": statistics.median(step_times),
         "gap": statistics.median(gap_times),
@@ -261,12 +262,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's; --quick: 1)")
     args = parser.parse_args()
     device = resolve_device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
     column = 2 if args.quick else (0 if device.type == "cuda" else 1)
     for key, values in DEFAULTS.items():
         if getattr(args, key) is None:
             setattr(args, key, values[column])
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
 
@@ -299,7 +300,7 @@ def main() -> None:
 
     ga_generation, ga_example = bench_genetic(args, device, victim, audio)
     projected = ga_generation * args.ga_budget
-    print(f"genetic algorithm (population {GENETIC['population']}), {args.ga_clips} clips:")
+    print(f"genetic algorithm (population {GENETIC['population']}), clips attacked: {args.ga_clips}")
     print(f"  {ga_generation:.3f} s per generation")
     print(f"  {ga_example:.2f} s per example at {args.ga_iterations} generations (measured)")
     print(f"  {projected:.1f} s per example at {args.ga_budget} generations (projected)")

@@ -41,23 +41,23 @@ def test_speech_commands_words_are_strings_not_yaml_booleans(config):
         (lambda c: c["prep"]["timit"].update(segment="long"), "prep.timit.segment", "is not of type 'integer'"),
         (
             lambda c: c["scale"]["prep"]["speech_commands"].update(words=[True, False]),
-            "scale.prep.speech_commands",
+            "scales.smoke.prep.speech_commands",
             "boolean",
         ),
         (lambda c: c["features"].update({"../x": c["features"]["stego_timit"]}), "features", "not a valid name"),
-        (lambda c: c["scale"]["prep"]["voc"].update(count=0), "scale.prep.voc.count", "minimum"),
+        (lambda c: c["scale"]["prep"]["voc"].update(count=0), "scales.smoke.prep.voc.count", "minimum"),
         (lambda c: c["advgan"]["victims"].update(resnet={}), "advgan.victims", "unknown key(s) 'resnet'"),
         (
             lambda c: c["scale"]["advgan"]["victims"]["wideresnet"].update(labels=["yes", "all"]),
-            "scale.advgan.victims.wideresnet.labels.1",
+            "scales.smoke.advgan.victims.wideresnet.labels.1",
             "should not be valid",
         ),
         (
             lambda c: c["scale"]["advgan"]["victims"]["samplecnn"].update(labels=["hip_hop", "jazz"]),
-            "scale.advgan.victims.samplecnn.labels.0",
+            "scales.smoke.advgan.victims.samplecnn.labels.0",
             "'hip_hop' is not a valid name (letters, digits and '-' only)",
         ),
-        (lambda c: c["scale"]["advgan"]["generators"].update(vgg=[]), "scale.advgan.generators", "vgg"),
+        (lambda c: c["scale"]["advgan"]["generators"].update(vgg=[]), "scales.smoke.advgan.generators", "vgg"),
         (lambda c: c["advgan"]["generator"].update(loss="hinge"), "advgan.generator.loss", "is not one of"),
     ],
 )

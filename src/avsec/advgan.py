@@ -31,6 +31,7 @@ from avsec.metrics.classification import per_class_accuracy
 from avsec.models.advgan import Discriminator, Generator
 from avsec.models.victims import VICTIMS
 from avsec.train import TrainSettings, fit, load_checkpoint, load_state, resolve_device, save_checkpoint
+from avsec.train.checkpoint import build_from
 from avsec.train.trainer import autocast
 
 ALL = "all"
@@ -82,9 +83,9 @@ def build_victim(victim: str, classes: int, arch: dict) -> nn.Module:
 
 def load_victim(path: str | Path) -> tuple[nn.Module, dict]:
     """A trained victim in eval mode with frozen weights, and its checkpoint's description."""
-    ckpt = load_checkpoint(path, "victim")
-    model = build_victim(ckpt["victim"], len(ckpt["labels"]), ckpt["arch"])
-    load_state(path, model, ckpt["modules"]["model"]).eval()
+    ckpt = load_checkpoint(path, "victim", require=("victim", "labels", "arch", "rate", "modules"))
+    model = build_from(path, build_victim, ckpt["victim"], len(ckpt["labels"]), ckpt["arch"])
+    load_state(path, model, ckpt["modules"].get("model", {})).eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return model, ckpt
@@ -369,9 +370,10 @@ def check_generator(generator: str, labels: list[str], victim_ckpt: str | Path) 
 
 
 def load_generator(path: str | Path) -> tuple[Generator, dict]:
-    ckpt = load_checkpoint(path, "generator")
-    model = Generator(ckpt["width"])
-    load_state(path, model, ckpt["modules"]["generator"]).eval()
+    required = ("victim", "generator", "source", "target", "labels", "width", "clamp", "modules")
+    ckpt = load_checkpoint(path, "generator", require=required)
+    model = build_from(path, Generator, ckpt["width"])
+    load_state(path, model, ckpt["modules"].get("generator", {})).eval()
     return model, ckpt
 
 

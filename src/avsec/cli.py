@@ -20,7 +20,7 @@ def run(main: Callable[[], object]) -> None:
     ``error: <file or key>: <problem>`` in the log and on the terminal, exit status 1; anything else keeps its
     traceback in the log.
     """
-    terminal = os.fdopen(os.dup(2), "w")
+    terminal = os.fdopen(os.dup(2), "w", errors="backslashreplace")  # a file name may not be UTF-8
     log = _pop_option(sys.argv, "--log")
     if log:
         Path(log).parent.mkdir(parents=True, exist_ok=True)

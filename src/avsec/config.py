@@ -48,10 +48,19 @@ def validate(config: dict, schema_path: str | Path) -> None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is None:
         return
-    key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-    if error.validator == "additionalProperties" and not error.absolute_path:
-        key = "(top level)"
+    path = list(error.absolute_path)
+    if path[:1] == ["scale"] and _preset_name(config):
+        path[:1] = ["scales", _preset_name(config)]  # the resolved preset: name the key where config.yaml has it
+    key = ".".join(str(p) for p in path) or "(top level)"
     raise ConfigError(f"{CONFIG_FILE}: {key}: {_message(error)}")
+
+
+def _preset_name(config: dict) -> str | None:
+    """The name of the preset under ``scales`` that ``config["scale"]`` is a copy of, if it is one."""
+    scale, presets = config.get("scale"), config.get("scales")
+    if isinstance(scale, dict) and isinstance(presets, dict) and presets.get(scale.get("name")) == scale:
+        return scale["name"]
+    return None
 
 
 def _message(error: jsonschema.ValidationError) -> str:
@@ -69,8 +78,16 @@ def _message(error: jsonschema.ValidationError) -> str:
 
 
 def check_corpora(config: dict, repo: str | Path = ".") -> None:
-    """Synthesised corpora must live at results/synth/<corpus>; every other corpus path must exist."""
+    """Synthesised corpora must live at results/synth/<corpus> and take only their generator's size keys; every
+    other corpus path must exist."""
+    from avsec.data.synth import check_sizes  # imports the generators: only when a workflow starts
+
     scale = config["scale"]
+    for corpus, sizes in scale["synthesize"].items():
+        try:
+            check_sizes(corpus, sizes)
+        except ConfigError as exc:
+            raise ConfigError(f"{CONFIG_FILE}: scales.{scale['name']}.synthesize.{corpus}: {exc}") from None
     where = f"scales.{scale['name']}.corpora"
     for corpus, root in scale["corpora"].items():
         if corpus in scale["synthesize"]:

@@ -31,7 +31,7 @@ import numpy as np
 from avsec.data.corpora import _existing_dir, _find_top
 from avsec.errors import ConfigError, InputError
 from avsec.io.audio import read_audio, resample
-from avsec.io.shards import list_files
+from avsec.io.shards import list_files, valid_utf8
 from avsec.io.video import read_clip
 
 FPS = 25  # both corpora
@@ -42,6 +42,7 @@ GRID_AUDIO = ("video", "wav")
 LRW_SPLITS = ("train", "val", "test")
 FIXES = ("pad", "trim", "reject")
 TOLERANCE = 5  # frames a clip may be off by and still be fixed
+_NOT_UTF8 = "file name is not valid UTF-8 (rename it, e.g. with convmv -f latin1 -t utf-8)"
 
 Rejects = list[tuple[str, str]]
 
@@ -97,7 +98,12 @@ def grid_items(root: str | Path, *, audio: str = "video") -> tuple[list[AVItem],
     videos: dict[tuple[str, str], list[tuple[int, str]]] = {}
     aligns: dict[tuple[str, str], tuple[int, str]] = {}
     wavs: dict[tuple[str, str], str] = {}
+    rejects: Rejects = []
     for rel in list_files(top):
+        if not valid_utf8(rel):
+            if rel.endswith(".mpg"):
+                rejects.append((prefix + rel, _NOT_UTF8))
+            continue
         if rel.endswith(".mpg"):
             for rank, pattern in enumerate(_GRID_VIDEOS):
                 if m := pattern.match(rel):
@@ -113,7 +119,6 @@ def grid_items(root: str | Path, *, audio: str = "video") -> tuple[list[AVItem],
         elif m := _GRID_WAV.match(rel):
             wavs[(m["spk"], m["id"])] = rel
     items: list[AVItem] = []
-    rejects: Rejects = []
     for (spk, uid), copies in sorted(videos.items()):
         copies.sort()
         source = prefix + copies[0][1]
@@ -245,6 +250,9 @@ def lrw_items(root: str | Path) -> tuple[list[AVItem], Rejects]:
     for rel in list_files(base):
         m = _LRW_VIDEO.match(rel)
         if m is None:
+            continue
+        if not valid_utf8(rel):
+            rejects.append((prefix + rel, _NOT_UTF8))
             continue
         path = base / rel
         try:

@@ -7,6 +7,7 @@ the ffmpeg binary in :mod:`avsec.io.video`. Every failure is an :class:`~avsec.e
 from __future__ import annotations
 
 import functools
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from scipy.signal import firwin, resample_poly
 
 from avsec.errors import InputError
 from avsec.io.atomic import atomic_path
+from avsec.io.shards import valid_utf8
 
 # soundfile format names by file suffix for writing
 _FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".au": ("AU", "PCM_16")}
@@ -34,12 +36,21 @@ def read_audio(
 ) -> tuple[np.ndarray, int]:
     """Read a mono audio file as int16 samples (only the first ``frames`` samples when given).
 
-    Raises InputError for an unreadable (or header-less), empty, multi-channel, non-finite or (with
-    ``expect_rate``) wrong-rate file. 16-bit PCM is read as int16 directly; other encodings through float32.
+    Raises InputError for an unreadable (or header-less), truncated (NIST SPHERE or WAV holding fewer samples
+    than its header declares), empty, multi-channel, non-finite or (with ``expect_rate``) wrong-rate file, and
+    for a file name that is not valid UTF-8 (it could not be named in a manifest). 16-bit PCM is read as int16
+    directly; other encodings through float32.
     """
+    if not valid_utf8(str(path)):
+        raise InputError(path, "file name is not valid UTF-8 (rename it, e.g. with convmv -f latin1 -t utf-8)")
     try:
         with sf.SoundFile(str(path)) as fh:
             _check_header(path, fh.format, fh.channels, fh.frames, fh.samplerate, expect_rate)
+            declared = _declared_frames(path, fh.format)
+            if declared is not None and fh.frames < declared:
+                raise InputError(
+                    path, f"truncated audio (the header declares {declared} samples, the file holds {fh.frames})"
+                )
             count = -1 if frames is None else int(frames)
             if fh.subtype == "PCM_16":
                 data = fh.read(count, dtype="int16", always_2d=True)[:, 0]
@@ -68,6 +79,31 @@ def _check_header(path: str | Path, fmt: str, channels: int, frames: int, rate: 
         raise InputError(path, "empty audio (0 samples)")
     if expect_rate is not None and rate != expect_rate:
         raise InputError(path, f"sample rate {rate} Hz, expected {expect_rate} Hz")
+
+
+def _declared_frames(path: str | Path, fmt: str) -> int | None:
+    """The sample count a NIST SPHERE or RIFF WAV header declares; None for other formats or when it does not say.
+
+    libsndfile reads a file cut short without complaint, as far as its data goes: this is how to tell.
+    """
+    if fmt not in ("NIST", "WAV", "WAVEX"):
+        return None
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if fmt == "NIST":
+        m = re.search(rb"^sample_count -i (\d+)\s*$", head, re.M)
+        return int(m[1]) if m else None
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos, block_align = 12, 0
+    while pos + 8 <= len(head):
+        chunk, size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
+        if chunk == b"fmt " and pos + 22 <= len(head):
+            block_align = int.from_bytes(head[pos + 20 : pos + 22], "little")
+        elif chunk == b"data":  # 0 or 0xFFFFFFFF: written to a pipe, length unknown
+            return size // block_align if block_align and size not in (0, 0xFFFFFFFF) else None
+        pos += 8 + size + (size & 1)
+    return None
 
 
 def to_int16(x: np.ndarray) -> np.ndarray:

@@ -115,10 +115,26 @@ def shard_writer(out_dir: str | Path, rows_per_shard: int = 4096) -> Iterator[Sh
 
 
 def write_tsv(path: Path, header: tuple[str, ...], rows) -> None:
+    """Write a UTF-8 TSV; a file name that is not valid UTF-8 is written with its odd bytes escaped (``\\xe9``)."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh, delimiter="\t", lineterminator="\n")
         out.writerow(header)
-        out.writerows(rows)
+        out.writerows([_printable(value) for value in row] for row in rows)
+
+
+def _printable(value):
+    if isinstance(value, str) and not valid_utf8(value):
+        return os.fsencode(value).decode("utf-8", "backslashreplace")
+    return value
+
+
+def valid_utf8(name: str) -> bool:
+    """Whether a file name as the OS gave it is valid UTF-8 (Python maps other bytes to lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_tsv(path: str | Path) -> list[dict[str, str]]:

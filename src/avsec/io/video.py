@@ -81,7 +81,7 @@ def probe(path: str | Path, *, count_frames: bool = False) -> dict:
     try:
         info = ffmpeg.probe(str(path), **extra)
     except ffmpeg.Error as exc:
-        raise InputError(path, f"unreadable video ({_stderr(exc)})") from None
+        raise InputError(path, f"unreadable video ({_stderr(exc, path)})") from None
     if not info.get("streams"):
         raise InputError(path, "no audio or video streams")
     return info
@@ -181,10 +181,14 @@ def _run(cmd, path: Path, what: str) -> bytes:
     try:
         out, _ = cmd.run(capture_stdout=True, capture_stderr=True)
     except ffmpeg.Error as exc:
-        raise InputError(path, f"{what} ({_stderr(exc)})") from None
+        raise InputError(path, f"{what} ({_stderr(exc, path)})") from None
     return out
 
 
-def _stderr(exc: ffmpeg.Error) -> str:
+def _stderr(exc: ffmpeg.Error, path: Path | None = None) -> str:
+    """ffmpeg's last error line, without the file name it starts with (the error names the file already)."""
     lines = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-    return lines[-1][:200] if lines else "ffmpeg failed"
+    line = lines[-1] if lines else "ffmpeg failed"
+    if path is not None:
+        line = line.removeprefix(f"{path}: ")
+    return line[:200]

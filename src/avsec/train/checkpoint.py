@@ -6,12 +6,15 @@ strings, lists and dicts, so the safe unpickler reads it. Every problem becomes 
 
 from __future__ import annotations
 
+import re
+import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from avsec.errors import InputError
+from avsec.errors import AvsecError, InputError
 from avsec.io.atomic import atomic_path
 
 
@@ -21,21 +24,46 @@ def save_checkpoint(path: str | Path, payload: dict) -> None:
         torch.save(payload, tmp)
 
 
-def load_checkpoint(path: str | Path, kind: str | None = None) -> dict:
-    """Read a checkpoint safely; InputError if it is missing, corrupt, or of another kind."""
+def load_checkpoint(path: str | Path, kind: str | None = None, require: Sequence[str] = ()) -> dict:
+    """Read a checkpoint safely; InputError if it is missing, truncated, not a checkpoint, holds objects the safe
+    loader refuses, is of another kind or lacks one of the entries ``require`` names."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "checkpoint not found")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; its directory sits at the end
+        raise InputError(path, "corrupt or unreadable checkpoint (no zip directory: truncated, or not a PyTorch file)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated zip, not a torch file, unsafe pickle content ...
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(path, f"corrupt or unreadable checkpoint ({reason[:160]})") from None
+    except Exception as exc:  # a damaged archive, objects other than tensors and plain containers ...
+        raise InputError(path, f"corrupt or unreadable checkpoint ({_load_error(exc)})") from None
     if not isinstance(payload, dict) or "kind" not in payload:
         raise InputError(path, "not an avsec checkpoint (no 'kind' entry)")
     if kind is not None and payload["kind"] != kind:
         raise InputError(path, f"is a {payload['kind']!r} checkpoint, expected {kind!r}")
+    missing = [key for key in require if key not in payload]
+    if missing:
+        raise InputError(path, f"{payload['kind']} checkpoint without {', '.join(map(repr, missing))}")
     return payload
+
+
+def _load_error(exc: Exception) -> str:
+    """torch.load's reason in one line: for a refused object the unpickler's own words, not the advice to load
+    the file unsafely."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    refused = re.search(r"WeightsUnpickler error:\s*(.+)", text)
+    if refused:
+        return f"refused by the safe loader: {refused[1].split('. ')[0].strip()}"[:200]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0].split(". ")[0][:200] if lines else type(exc).__name__
+
+
+def build_from(path: str | Path, build: Callable[..., nn.Module], *args, **kwargs) -> nn.Module:
+    """``build(*args, **kwargs)`` with settings read from the checkpoint ``path``; settings the architecture does
+    not take (another network's, a wrong type) are one line naming the checkpoint."""
+    try:
+        return build(*args, **kwargs)
+    except (TypeError, ValueError, KeyError, AvsecError) as exc:
+        raise InputError(path, f"its settings do not build the network ({exc})") from None
 
 
 def load_state(path: str | Path, module: nn.Module, state: dict) -> nn.Module:

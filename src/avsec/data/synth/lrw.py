@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avsec.data.corpora import names as name_list
 from avsec.data.landmarks.precomputed import LANDMARK_DIRS, landmark_path, write_landmarks
 from avsec.data.synth.defects import corrupt, remove_face, strip_audio
 from avsec.data.synth.face import TalkingFace, mouth_openings, random_look
@@ -66,6 +67,7 @@ def make_lrw(
 
     ``defects``: damage the first training clip of the first three words (corrupt video, no audio track, no face;
     :mod:`avsec.data.synth.defects`)."""
+    words = name_list(words, "words")  # --words ABOUT arrives as one string, not as letters
     for word in words:
         word = word.upper()
         for split, count in zip(SPLITS, (train, val, test), strict=True):

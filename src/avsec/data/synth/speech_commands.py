@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avsec.data.corpora import names as name_list
 from avsec.data.synth.speech import in_threads, random_voice, speak, trim_silence
 from avsec.io.audio import to_int16, write_audio
 
@@ -66,6 +67,7 @@ def make_speech_commands(
         raise ValueError(f"speech_commands needs at least 3 speakers (one per split), got {speakers}")
     if not 0 <= background <= len(BACKGROUNDS):
         raise ValueError(f"background must be 0..{len(BACKGROUNDS)}, got {background}")
+    words = name_list(words, "words")  # --words yes arrives as one string, not as letters
     rng = np.random.default_rng([seed, 0x5C01])
     jobs = []  # (file name relative to root, word, voice)
     for speaker in speaker_ids(rng, speakers):
