@@ -72,7 +72,7 @@ HYPER = {  # config.yaml: advgan.generator; warmup 0 so every timed step back-pr
 DEFAULTS = {
     "victim_size": ("paper", "paper", "smoke"),
     "width": (1.0, 1.0, 1.0),
-    "train_width": (1.0, 1.0, 0.25),
+    "train_width": (None, None, 0.25),  # None: --width
     "batch": (64, 64, 16),
     "clips": (1024, 64, 16),
     "batch1_clips": (50, 16, 4),
@@ -249,7 +249,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute on a 2-core CPU")
     parser.add_argument("--victim-size", choices=("paper", "smoke"), help="paper: WRN-28-10 / full SampleCNN")
     parser.add_argument("--width", type=float, help="generator width for inference (1 = paper)")
-    parser.add_argument("--train-width", type=float, help="generator and discriminator width for training")
+    parser.add_argument("--train-width", type=float, help="G and D width for training (default --width)")
     parser.add_argument("--batch", type=int, help="generation batch")
     parser.add_argument("--clips", type=int, help="clips generated per batched pass")
     parser.add_argument("--batch1-clips", type=int, help="clips generated one at a time")
@@ -266,6 +266,8 @@ def main() -> None:
     for key, values in DEFAULTS.items():
         if getattr(args, key) is None:
             setattr(args, key, values[column])
+    if args.train_width is None:
+        args.train_width = args.width
     if args.threads:
         torch.set_num_threads(args.threads)
     if device.type == "cuda":
