@@ -14,16 +14,19 @@ rule train_victim:
         "results/benchmarks/advgan/{victim}/train_victim.tsv"
     conda:
         "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
         runtime=config_runtime("train_victim"),
         mem_mb=16000,
     params:
+        threads=SCALE["resources"]["threads"],
         seed=config["seed"],
         settings=lambda wildcards: victim_settings(wildcards.victim),
     shell:
         "python workflow/scripts/train_victim.py --victim {wildcards.victim} --data {input.data}"
-        " --out {output.model} --metrics {output.metrics} --seed {params.seed} {params.settings} --log {log}"
+        " --out {output.model} --metrics {output.metrics} --seed {params.seed} --threads {params.threads}"
+        " {params.settings} --log {log}"
 
 
 rule train_generator:
@@ -38,16 +41,19 @@ rule train_generator:
         "results/benchmarks/advgan/{victim}/{generator}/train_generator.tsv"
     conda:
         "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
         runtime=config_runtime("train_generator"),
         mem_mb=16000,
     params:
+        threads=SCALE["resources"]["threads"],
         seed=config["seed"],
         settings=flags(config["advgan"]["generator"], SCALE["advgan"]["generator"]),
     shell:
         "python workflow/scripts/train_generator.py --generator {wildcards.generator} --victim {input.victim}"
-        " --data {input.data} --out {output} --seed {params.seed} {params.settings} --log {log}"
+        " --data {input.data} --out {output} --seed {params.seed} --threads {params.threads} {params.settings}"
+        " --log {log}"
 
 
 rule evaluate_generator:
@@ -64,15 +70,18 @@ rule evaluate_generator:
         "results/benchmarks/advgan/{victim}/{generator}/evaluate_generator.tsv"
     conda:
         "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
         runtime=config_runtime("evaluate_generator"),
         mem_mb=16000,
     params:
+        threads=SCALE["resources"]["threads"],
         settings=flags(config["advgan"]["evaluate"], SCALE["advgan"]["evaluate"]),
     shell:
         "python workflow/scripts/evaluate_generator.py --generator {input.generator} --victim {input.victim}"
-        " --data {input.data} --out {output.metrics} --examples-dir {output.examples} {params.settings} --log {log}"
+        " --data {input.data} --out {output.metrics} --examples-dir {output.examples} --threads {params.threads}"
+        " {params.settings} --log {log}"
 
 
 rule attack_baseline:
@@ -87,11 +96,13 @@ rule attack_baseline:
         "results/benchmarks/advgan/{victim}/baselines/{method}.tsv"
     conda:
         "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
         runtime=config_runtime("attack_baseline"),
         mem_mb=8000,
     params:
+        threads=SCALE["resources"]["threads"],
         seed=config["seed"],
         settings=lambda wildcards: flags(
             config["advgan"]["baselines"][wildcards.method],
@@ -99,7 +110,8 @@ rule attack_baseline:
         ),
     shell:
         "python workflow/scripts/attack_baseline.py --method {wildcards.method} --victim {input.victim}"
-        " --data {input.data} --out {output} --seed {params.seed} {params.settings} --log {log}"
+        " --data {input.data} --out {output} --seed {params.seed} --threads {params.threads} {params.settings}"
+        " --log {log}"
 
 
 rule report_advgan:

@@ -5,6 +5,7 @@ import argparse
 from avsec.advgan import evaluate_generator
 from avsec.cli import run
 from avsec.config import parse_flags
+from avsec.train import set_threads
 
 
 def main() -> None:
@@ -16,7 +17,9 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="prepared clips (results/prep/<corpus>)")
     parser.add_argument("--out", required=True, help="metrics JSON")
     parser.add_argument("--examples-dir", required=True, help="directory for WAV examples")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
     args, settings = parser.parse_known_args()
+    set_threads(args.threads)
     evaluate_generator(args.generator, args.victim, args.data, args.out, args.examples_dir, **parse_flags(settings))
 
 

@@ -1,6 +1,15 @@
 """The shared trainer and checkpoint files."""
 
 from avsec.train.checkpoint import load_checkpoint, load_state, save_checkpoint
-from avsec.train.trainer import Interrupted, TrainSettings, fit, resolve_device
+from avsec.train.trainer import Interrupted, TrainSettings, fit, resolve_device, set_threads
 
-__all__ = ["Interrupted", "TrainSettings", "fit", "load_checkpoint", "load_state", "resolve_device", "save_checkpoint"]
+__all__ = [
+    "Interrupted",
+    "TrainSettings",
+    "fit",
+    "load_checkpoint",
+    "load_state",
+    "resolve_device",
+    "save_checkpoint",
+    "set_threads",
+]

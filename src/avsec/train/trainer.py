@@ -62,6 +62,13 @@ class Task(Protocol):
         """Anything measured after an epoch (validation accuracy, ...); {} when nothing."""
 
 
+def set_threads(threads: int) -> None:
+    """Use exactly ``threads`` CPU threads (0 leaves torch's default). Float sums depend on the thread count, so
+    a fixed count is what makes a CPU run repeatable wherever it runs (Snakemake, DVC, SLURM)."""
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
