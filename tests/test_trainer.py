@@ -293,7 +293,7 @@ def test_failed_save_leaves_nothing_at_the_target(tmp_path, monkeypatch):
     target = tmp_path / "model.pt"
 
     def broken(obj, f, *args, **kw):
-        Path(f).write_bytes(b"PK\x03\x04 half a zip")
+        f.write(b"PK\x03\x04 half a zip")  # save_checkpoint hands torch.save an open file
         raise OSError("No space left on device")
 
     monkeypatch.setattr(torch, "save", broken)
@@ -412,3 +412,12 @@ def test_bf16_step_on_cuda(tmp_path):
     history = fit(task, data(), settings(device="cuda", bf16=True, epochs=1), tmp_path / "r.pt", desc="gpu")
     assert seen and all(pair == (torch.bfloat16, torch.float32) for pair in seen)  # MFCC stays float32
     assert next(task.model.parameters()).dtype == torch.float32 and math.isfinite(history[0]["loss"])
+
+
+def test_same_checkpoint_gives_the_same_bytes_wherever_saved(tmp_path):
+    """Artifacts are compared byte for byte (Snakemake vs DVC runs, dvc pull): the temporary name must not leak
+    into the file."""
+    payload = {"kind": "victim", "modules": {"model": {"w": torch.arange(6.0)}}}
+    save_checkpoint(tmp_path / "a.pt", payload)
+    save_checkpoint(tmp_path / "sub" / "b.pt", payload)
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "sub" / "b.pt").read_bytes()

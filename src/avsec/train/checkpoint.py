@@ -20,8 +20,10 @@ from avsec.io.atomic import atomic_path
 
 def save_checkpoint(path: str | Path, payload: dict) -> None:
     """Write ``payload`` to ``path`` atomically (a temporary file beside it, then a rename)."""
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        # to a file object, torch names the archive's folder "archive"; to a path it would take the temporary
+        # name, and the same weights would give different bytes on every save
+        torch.save(payload, fh)
 
 
 def load_checkpoint(path: str | Path, kind: str | None = None, require: Sequence[str] = ()) -> dict:
