@@ -115,12 +115,14 @@ class ClassifierTask:
 
 
 def predict(model: nn.Module, audio: torch.Tensor, batch: int) -> torch.Tensor:
-    """Predicted label indices (on the CPU) for int16 waveforms, in batches on the model's device."""
+    """Predicted label indices (on the CPU), in batches on the model's device. int16 clips are scaled by eq. (12)
+    there; float waveforms (adversarial examples) are taken as they are."""
     device = next(model.parameters()).device
+    scale = normalize if audio.dtype == torch.int16 else (lambda x: x)
     out = []
     with torch.inference_mode():
         for i in range(0, len(audio), batch):
-            out.append(model(normalize(audio[i : i + batch].to(device))).argmax(1).cpu())
+            out.append(model(scale(audio[i : i + batch].to(device))).argmax(1).cpu())
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
 
 
@@ -432,10 +434,7 @@ def evaluate_generator(
     seconds1 = _timed(
         lambda: [generate(generator, gckpt["clamp"], few[i : i + 1], 1, dev, bf16) for i in range(len(few))], dev
     )
-    with torch.inference_mode():
-        pred = torch.cat(
-            [victim(adv_audio[i : i + batch].to(dev)).argmax(1).cpu() for i in range(0, len(adv_audio), batch)]
-        )
+    pred = predict(victim, adv_audio, batch)
     before = predict(victim, test.audio, batch)  # the clean clips: how often the target is predicted anyway
     clean = normalize(test.audio)
     snr = snr_db(clean.numpy(), adv_audio.numpy())
