@@ -10,6 +10,9 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/av_data.smk"
 include: "rules/advgan.smk"
+include: "rules/stego.smk"
+include: "rules/imgstego.smk"
+include: "rules/avdetect.smk"
 
 
 rule all:

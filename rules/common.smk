@@ -8,6 +8,16 @@ from avsec.config import validate as check_schema
 from avsec.data.synth import CORPORA
 from avsec.errors import ConfigError
 
+from avsec.stego_config import BASELINES as STEGO_BASELINES
+from avsec.stego_config import METHODS as STEGO_METHODS
+from avsec.stego_config import check_stego
+
+import re
+
+# Paper 4's attacks and the corpus each one attacks (avsec.avdetect.ATTACK_CORPUS; kept here so that the DAG is
+# built without importing torch).
+AVDETECT_ATTACKS = {"lrw": ("fgsm", "bim"), "grid": ("cw",)}
+
 
 # Jobs call `python workflow/scripts/...`: make that the interpreter running Snakemake (the project's .venv).
 envvars:
@@ -24,6 +34,18 @@ try:
     check_schema(config, workflow.source_path("../workflow/schemas/config.schema.yaml"))
     check_corpora(config)
     check_advgan(config)
+    check_stego(config)
+    for _target in config["avdetect"]["cw"]["targets"]:
+        if not re.fullmatch(r"[a-z]+( [a-z]+){5}", _target):
+            raise ConfigError(
+                f"config.yaml: avdetect.cw.targets: {_target!r} is not a GRID sentence (six lower-case words)"
+            )
+    _cw = config["scale"]["avdetect"]["cw"]
+    if _cw["num_targets"] > len(config["avdetect"]["cw"]["targets"]):
+        raise ConfigError(
+            f"config.yaml: scales.{config['scale']['name']}.avdetect.cw.num_targets: {_cw['num_targets']} is "
+            f"more than the {len(config['avdetect']['cw']['targets'])} sentences of avdetect.cw.targets"
+        )
 except ConfigError as exc:
     sys.exit(f"error: {exc}")
 validate(config, "../workflow/schemas/config.schema.yaml")
@@ -96,4 +118,84 @@ def final_outputs():
             "results/av/{corpus}/{kind}", corpus=AV_CORPORA, kind=("mouths", "audio")
         ),
         "results/advgan/report",
+        "results/stego/report",
+        "results/imgstego/report",
+        "results/avdetect/report",
     ]
+
+
+STEGO_DATASET = "|".join(config["stego"]["datasets"])
+STEGO_RUN = "(ran|hpf)_(nor|an)"
+STEGO_BASELINE = "|".join(STEGO_BASELINES)
+
+
+def stego_train_settings(dataset):
+    """λ of the dataset, its STFT (features.stego_<dataset>), the training settings and the scale's sizes."""
+    return flags(
+        config["stego"]["datasets"][dataset],
+        config["features"][f"stego_{dataset}"]["stft"],
+        config["stego"]["train"],
+        SCALE["stego"]["train"],
+        {"epochs": SCALE["stego"]["epochs"][dataset], "crop": SCALE["stego"]["crop"]},
+    )
+
+
+def stego_security_model(dataset):
+    """The trained model whose stego audio the security experiment analyses (stego.security.run)."""
+    return f"results/stego/{dataset}/{config['stego']['security']['run']}/model.pt"
+
+
+def stego_security_settings(dataset, baseline=None):
+    """STFT, steganalyzer and scale settings, and a baseline's embedding settings."""
+    return flags(
+        config["features"][f"stego_{dataset}"]["stft"],
+        config["stego"]["security"]["rich"],
+        config["stego"]["security"]["cnn"],
+        SCALE["stego"]["security"],
+        {"crop": SCALE["stego"]["crop"]},
+        config["stego"]["baselines"][baseline] if baseline else {},
+    )
+
+
+def stego_run_paths():
+    """<dataset>/<run> of every run the scale trains."""
+    return [
+        f"{dataset}/{run}"
+        for dataset, runs in SCALE["stego"]["runs"].items()
+        for run in runs
+    ]
+
+
+# the model columns of paper 3's table: base, ssim
+IMGSTEGO_VARIANTS = tuple(config["imgstego"]["variants"])
+
+
+def imgstego_settings(variant):
+    """Paper 3's training flags of one variant: spectrogram, loss and optimiser, the variant's SSIM weight, scale."""
+    img = config["imgstego"]
+    return flags(
+        img["spectrogram"],
+        img["train"],
+        img["variants"][variant],
+        SCALE["imgstego"]["train"],
+    )
+
+
+def avdetect_recogniser_settings(corpus):
+    return flags(
+        config["avdetect"][corpus]["recogniser"],
+        SCALE["avdetect"][corpus]["recogniser"],
+    )
+
+
+def avdetect_attack_settings(method):
+    return flags(config["avdetect"][method], SCALE["avdetect"][method])
+
+
+def avdetect_attack_results(corpus):
+    """The attack JSONs of a corpus (LRW: FGSM, BIM; GRID: C&W)."""
+    return expand(
+        "results/avdetect/{corpus}/attacks/{method}/attack.json",
+        corpus=corpus,
+        method=AVDETECT_ATTACKS[corpus],
+    )

@@ -1,0 +1,143 @@
+# Paper 4, detecting adversarial attacks on audiovisual speech recognition: per corpus (LRW, GRID) a recogniser
+# and a SyncNet → attacks (FGSM, BIM on LRW; C&W with CTC on GRID) scored by SyncNet confidence → detection
+# measures per corpus → report (Tables 1-4, Figure 1(d), ROC curves, example videos).
+
+
+rule train_av:
+    input:
+        mouths="results/av/{corpus}/mouths",
+        audio="results/av/{corpus}/audio",
+    output:
+        model="results/avdetect/{corpus}/recogniser.pt",
+        metrics="results/avdetect/{corpus}/recogniser.json",
+    log:
+        "results/logs/avdetect/{corpus}/train_av.log",
+    benchmark:
+        "results/benchmarks/avdetect/{corpus}/train_av.tsv"
+    wildcard_constraints:
+        corpus="grid|lrw",
+    conda:
+        "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=config_runtime("train_av"),
+        mem_mb=32000,
+    params:
+        threads=SCALE["resources"]["threads"],
+        seed=config["seed"],
+        settings=lambda wildcards: avdetect_recogniser_settings(wildcards.corpus),
+    shell:
+        "python workflow/scripts/train_av.py --corpus {wildcards.corpus} --mouths {input.mouths} --audio {input.audio} --out {output.model}"
+        " --metrics {output.metrics} --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
+
+
+rule train_syncnet:
+    input:
+        mouths="results/av/{corpus}/mouths",
+        audio="results/av/{corpus}/audio",
+    output:
+        model="results/avdetect/{corpus}/syncnet.pt",
+        metrics="results/avdetect/{corpus}/syncnet.json",
+    log:
+        "results/logs/avdetect/{corpus}/train_syncnet.log",
+    benchmark:
+        "results/benchmarks/avdetect/{corpus}/train_syncnet.tsv"
+    wildcard_constraints:
+        corpus="grid|lrw",
+    conda:
+        "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=config_runtime("train_syncnet"),
+        mem_mb=16000,
+    params:
+        threads=SCALE["resources"]["threads"],
+        seed=config["seed"],
+        settings=flags(config["avdetect"]["syncnet"], SCALE["avdetect"]["syncnet"]),
+    shell:
+        "python workflow/scripts/train_syncnet.py --corpus {wildcards.corpus} --mouths {input.mouths} --audio {input.audio} --out {output.model}"
+        " --metrics {output.metrics} --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
+
+
+rule attack_av:
+    input:
+        mouths="results/av/{corpus}/mouths",
+        audio="results/av/{corpus}/audio",
+        recogniser="results/avdetect/{corpus}/recogniser.pt",
+        syncnet="results/avdetect/{corpus}/syncnet.pt",
+    output:
+        results="results/avdetect/{corpus}/attacks/{method}/attack.json",
+        examples=directory("results/avdetect/{corpus}/attacks/{method}/examples"),
+    log:
+        "results/logs/avdetect/{corpus}/attack_av_{method}.log",
+    benchmark:
+        "results/benchmarks/avdetect/{corpus}/attack_av_{method}.tsv"
+    wildcard_constraints:
+        corpus="grid|lrw",
+        method="fgsm|bim|cw",
+    conda:
+        "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=config_runtime("attack_av"),
+        mem_mb=32000,
+    params:
+        threads=SCALE["resources"]["threads"],
+        seed=config["seed"],
+        settings=lambda wildcards: avdetect_attack_settings(wildcards.method),
+    shell:
+        "python workflow/scripts/attack_av.py --method {wildcards.method} --mouths {input.mouths} --audio {input.audio}"
+        " --recogniser {input.recogniser} --syncnet {input.syncnet} --out {output.results}"
+        " --examples-dir {output.examples} --seed {params.seed} --threads {params.threads} {params.settings}"
+        " --log {log}"
+
+
+rule detect_av:
+    input:
+        attacks=lambda wildcards: avdetect_attack_results(wildcards.corpus),
+    output:
+        "results/avdetect/{corpus}/detection.json",
+    log:
+        "results/logs/avdetect/{corpus}/detect_av.log",
+    benchmark:
+        "results/benchmarks/avdetect/{corpus}/detect_av.tsv"
+    wildcard_constraints:
+        corpus="grid|lrw",
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        runtime=config_runtime("detect_av"),
+        mem_mb=4000,
+    shell:
+        "python workflow/scripts/detect_av.py --corpus {wildcards.corpus} --attacks {input.attacks}"
+        " --out {output} --log {log}"
+
+
+rule report_avdetect:
+    input:
+        recognisers=expand(
+            "results/avdetect/{corpus}/recogniser.json", corpus=AV_CORPORA
+        ),
+        syncnets=expand("results/avdetect/{corpus}/syncnet.json", corpus=AV_CORPORA),
+        detections=expand("results/avdetect/{corpus}/detection.json", corpus=AV_CORPORA),
+        examples=[
+            f"results/avdetect/{corpus}/attacks/{method}/examples"
+            for corpus in AV_CORPORA
+            for method in AVDETECT_ATTACKS[corpus]
+        ],
+    output:
+        directory("results/avdetect/report"),
+    log:
+        "results/logs/avdetect/report_avdetect.log",
+    benchmark:
+        "results/benchmarks/avdetect/report_avdetect.tsv"
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        runtime=30,
+        mem_mb=4000,
+    shell:
+        "python workflow/scripts/report_avdetect.py --results results/avdetect --out {output} --log {log}"

@@ -1,0 +1,146 @@
+# Paper 1, GAN audio-in-audio steganography: one encoder/decoder/steganalyzer triple per dataset and entry of
+# scales.<scale>.stego.runs (<analyzer>_<channel>) → evaluation (Tables 2, 3); security experiment per dataset and
+# method (Table 4) → report (results/stego/report).
+
+
+rule train_stego:
+    input:
+        data="results/prep/{dataset}",
+    output:
+        "results/stego/{dataset}/{run}/model.pt",
+    log:
+        "results/logs/stego/{dataset}/{run}/train_stego.log",
+    benchmark:
+        "results/benchmarks/stego/{dataset}/{run}/train_stego.tsv"
+    wildcard_constraints:
+        dataset=STEGO_DATASET,
+        run=STEGO_RUN,
+    conda:
+        "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=config_runtime("train_stego"),
+        mem_mb=16000,
+    params:
+        threads=SCALE["resources"]["threads"],
+        seed=config["seed"],
+        settings=lambda wildcards: stego_train_settings(wildcards.dataset),
+    shell:
+        "python workflow/scripts/train_stego.py --run {wildcards.run} --data {input.data} --out {output}"
+        " --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
+
+
+rule evaluate_stego:
+    input:
+        data="results/prep/{dataset}",
+        model="results/stego/{dataset}/{run}/model.pt",
+    output:
+        metrics="results/stego/{dataset}/{run}/eval.json",
+        examples=directory("results/stego/{dataset}/{run}/examples"),
+    log:
+        "results/logs/stego/{dataset}/{run}/evaluate_stego.log",
+    benchmark:
+        "results/benchmarks/stego/{dataset}/{run}/evaluate_stego.tsv"
+    wildcard_constraints:
+        dataset=STEGO_DATASET,
+        run=STEGO_RUN,
+    conda:
+        "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=config_runtime("evaluate_stego"),
+        mem_mb=16000,
+    params:
+        threads=SCALE["resources"]["threads"],
+        seed=config["seed"],
+        settings=flags(config["stego"]["evaluate"], SCALE["stego"]["evaluate"]),
+    shell:
+        "python workflow/scripts/evaluate_stego.py --model {input.model} --data {input.data}"
+        " --out {output.metrics} --examples-dir {output.examples} --seed {params.seed}"
+        " --threads {params.threads} {params.settings} --log {log}"
+
+
+rule security_stego:
+    input:
+        data="results/prep/{dataset}",
+        model=lambda wildcards: stego_security_model(wildcards.dataset),
+    output:
+        "results/stego/{dataset}/security/gan.json",
+    log:
+        "results/logs/stego/{dataset}/security/gan.log",
+    benchmark:
+        "results/benchmarks/stego/{dataset}/security/gan.tsv"
+    wildcard_constraints:
+        dataset=STEGO_DATASET,
+    conda:
+        "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=config_runtime("security_stego"),
+        mem_mb=16000,
+    params:
+        threads=SCALE["resources"]["threads"],
+        seed=config["seed"],
+        settings=lambda wildcards: stego_security_settings(wildcards.dataset),
+    shell:
+        "python workflow/scripts/steganalysis_stego.py --method gan --model {input.model} --data {input.data}"
+        " --out {output} --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
+
+
+rule security_baseline_stego:
+    input:
+        data="results/prep/{dataset}",
+    output:
+        "results/stego/{dataset}/security/{baseline}.json",
+    log:
+        "results/logs/stego/{dataset}/security/{baseline}.log",
+    benchmark:
+        "results/benchmarks/stego/{dataset}/security/{baseline}.tsv"
+    wildcard_constraints:
+        dataset=STEGO_DATASET,
+        baseline=STEGO_BASELINE,
+    conda:
+        "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=config_runtime("security_stego"),
+        mem_mb=16000,
+    params:
+        threads=SCALE["resources"]["threads"],
+        seed=config["seed"],
+        settings=lambda wildcards: stego_security_settings(
+            wildcards.dataset, wildcards.baseline
+        ),
+    shell:
+        "python workflow/scripts/steganalysis_stego.py --method {wildcards.baseline} --data {input.data}"
+        " --out {output} --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
+
+
+rule report_stego:
+    input:
+        evaluations=[f"results/stego/{path}/eval.json" for path in stego_run_paths()],
+        security=expand(
+            "results/stego/{dataset}/security/{method}.json",
+            dataset=SCALE["stego"]["runs"],
+            method=STEGO_METHODS,
+        ),
+    output:
+        directory("results/stego/report"),
+    log:
+        "results/logs/stego/report_stego.log",
+    benchmark:
+        "results/benchmarks/stego/report_stego.tsv"
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        runtime=30,
+        mem_mb=4000,
+    params:
+        runs=flags(SCALE["stego"]["runs"]),
+    shell:
+        "python workflow/scripts/report_stego.py --results results/stego {params.runs}"
+        " --out {output} --log {log}"

@@ -1,0 +1,68 @@
+"""Paper 4's part of the DAG (dry runs): its jobs at both scales, rerunning one attack, and config errors in one
+line (attack settings outside the paper's ranges, a target that is not a GRID sentence)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from conftest import VENV_ENV, copy_workflow, tool
+
+JOBS = {"train_av": 2, "train_syncnet": 2, "attack_av": 3, "detect_av": 2, "report_avdetect": 1}
+
+
+def dry_run(workdir, *targets) -> subprocess.CompletedProcess:
+    cmd = [tool("snakemake"), "-n", *targets]
+    return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=VENV_ENV)
+
+
+def job_counts(out: subprocess.CompletedProcess) -> dict[str, int]:
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    table = out.stdout[out.stdout.index("Job stats:") :]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}
+
+
+@pytest.mark.parametrize("scale", ["smoke", "paper"])
+def test_all_plans_paper4s_jobs(tmp_path, scale):
+    workdir = copy_workflow(tmp_path / "wf", scale=scale, corpora_root=tmp_path / "corpora")
+    counts = job_counts(dry_run(workdir, "--forceall", "all"))
+    assert {job: counts.get(job) for job in JOBS} == JOBS
+
+
+def test_one_corpus_detection_needs_only_that_corpus(tmp_path):
+    workdir = copy_workflow(tmp_path / "wf")
+    counts = job_counts(dry_run(workdir, "--forceall", "results/avdetect/lrw/detection.json"))
+    assert counts["attack_av"] == 2 and counts["detect_av"] == 1 and "report_avdetect" not in counts
+    assert counts["train_av"] == counts["train_syncnet"] == 1
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "fgsm: {eps_audio: [256, 1024], eps_video: [4, 16]",
+            "fgsm: {eps_audio: [256, 2048], eps_video: [4, 16]",
+            "scales.smoke.avdetect.fgsm.eps_audio.1: 2048 is not one of [256, 512, 1024]",
+        ),
+        (
+            "cw: {eps_audio: [512], eps_video: [4]",
+            "cw: {eps_audio: [512], eps_video: [32]",
+            "scales.smoke.avdetect.cw.eps_video.0: 32 is not one of [4, 8, 16]",
+        ),
+        ("alpha_audio: 64,", "alpha_audio: -64,", "avdetect.bim.alpha_audio: -64 is less than or equal to"),
+        ('"bin blue at a zero please"', '"bin blue at zero please"', "is not a GRID sentence (six lower-case words)"),
+        ("num_targets: 2,", "num_targets: 12,", "scales.smoke.avdetect.cw.num_targets: 12 is greater than"),
+    ],
+)
+def test_bad_attack_settings_are_one_line(tmp_path, old, new, message):
+    workdir = copy_workflow(tmp_path / "wf")
+    config = workdir / "config.yaml"
+    text = config.read_text()
+    assert old in text
+    config.write_text(text.replace(old, new, 1))
+    out = dry_run(workdir, "all")
+    assert out.returncode != 0
+    errors = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and message in errors[0], out.stdout[-1500:] + out.stderr[-1500:]

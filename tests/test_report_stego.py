@@ -1,0 +1,113 @@
+"""Paper 1's report: Tables 2-4 with the paper's numbers beside ours, Figure 3 from the WAV examples."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from avsec import stego
+from avsec.errors import InputError
+from avsec.io.audio import write_audio
+from avsec.report.stego import PAPER, mixing_reference
+
+ROW = {"carrier_mse": 0.001, "secret_mse": 0.002, "carrier_snr_db": 5.0, "secret_snr_db": 1.5}
+
+
+def evaluation(root, dataset, run, carrier_snr):
+    path = root / dataset / run
+    (path / "examples").mkdir(parents=True)
+    rng = np.random.default_rng(len(run))
+    example = {}
+    for name in ("carrier", "secret", "stego", "revealed"):
+        write_audio(path / "examples" / f"0_{name}.wav", (rng.standard_normal(2048) * 3000).astype(np.int16), 16000)
+        example[name] = f"examples/0_{name}.wav"
+    analyzer, channel = run.split("_")
+    result = {
+        "dataset": dataset,
+        "run": run,
+        "analyzer": analyzer,
+        "channel": channel,
+        "clips": 16,
+        "samples": 2048,
+        "stft": {"n_fft": 510, "hop": 128, "win_length": 510, "window": "hann", "center": True},
+        "clean": {**ROW, "carrier_snr_db": carrier_snr},
+        "noisy": {**ROW, "carrier_snr_db": carrier_snr - 0.5, "noise_db": 60},
+        "chance_secret_snr_db": -3.0,
+        "seconds_per_clip_hide_reveal": 0.01,
+        "examples": [{**example, "rate": 16000}],
+    }
+    (path / "eval.json").write_text(json.dumps(result))
+
+
+def security(root, dataset, method, rich, cnn):
+    (root / dataset / "security").mkdir(parents=True, exist_ok=True)
+    result = {
+        "dataset": dataset,
+        "method": method,
+        "run": "ran_nor" if method == "gan" else None,
+        "rich_model_accuracy": rich,
+        "cnn_accuracy": cnn,
+        "stego_snr_db": 30.0,
+        "payload_bits_per_sample": 1.0,
+        "val_clips": 16,
+    }
+    (root / dataset / "security" / f"{method}.json").write_text(json.dumps(result))
+
+
+@pytest.fixture
+def results(tmp_path):
+    root = tmp_path / "stego"
+    for run, snr in (("ran_nor", 6.25), ("hpf_nor", 7.5), ("ran_an", 4.0)):
+        evaluation(root, "timit", run, snr)
+    evaluation(root, "librispeech", "ran_nor", 2.0)
+    for dataset in ("timit", "librispeech"):
+        for method, (rich, cnn) in {
+            "gan": (0.61, 0.72),
+            "lsb_matching": (0.93, 0.55),
+            "echo_hiding": (0.7, 0.8),
+        }.items():
+            security(root, dataset, method, rich, cnn)
+    return root
+
+
+def test_mixing_reference():
+    # equal-power mix: carrier SNR 0 dB, the secret comes back at 3 dB; the paper's TIMIT RAN row sits near the line
+    assert mixing_reference(0.0) == pytest.approx(3.0103, abs=1e-3)
+    assert mixing_reference(6.8479) == pytest.approx(0.8158, abs=1e-3)
+    assert np.isnan(mixing_reference(float("nan")))
+
+
+def test_report_puts_the_papers_numbers_beside_ours(results, tmp_path):
+    out = tmp_path / "report"
+    stego.write_report(results, out, {"timit": ["ran_nor", "hpf_nor", "ran_an"], "librispeech": "ran_nor"})
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["figure3.png", "report.md", "runs.md", "table2.md", "table3.md", "table4.md", "table4.png"]
+    table2 = (out / "table2.md").read_text()
+    assert "| TIMIT | RAN | 0.0010 | 0.0001 | 0.0020 | 0.0003 | 6.25 | 6.85 | 1.50 | 0.36 | -3.00 | 0.92 |" in table2
+    assert "| LibriSpeech | HPF | – | 0.0056 |" in table2  # not trained at this scale: blank beside the paper's
+    table3 = (out / "table3.md").read_text()
+    assert "| TIMIT | AN | 0.0010 | 0.0042 | 0.0020 | 0.0002 | 3.50 | 5.96 |" in table3
+    table4 = (out / "table4.md").read_text()
+    assert "| TIMIT | GAN steganography (ours) [ran_nor] | 0.6100 | 0.7200 |" in table4
+    assert "| LibriSpeech | EECS (paper) | 0.7024 | 0.9145 |" in table4
+    assert len(PAPER["table4"]["timit"]) == 3
+    report = (out / "report.md").read_text()
+    assert "![Figure 3](figure3.png)" in report and "## Table 4" in report
+    assert (out / "figure3.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_figures_are_byte_identical_when_rebuilt(results, tmp_path):
+    runs = {"timit": ["ran_nor", "hpf_nor", "ran_an"], "librispeech": ["ran_nor"]}
+    stego.write_report(results, tmp_path / "a", runs)
+    stego.write_report(results, tmp_path / "b", runs)
+    for name in ("figure3.png", "table4.png", "report.md"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_a_missing_result_is_one_line_naming_it(results, tmp_path):
+    (results / "timit" / "security" / "gan.json").unlink()
+    with pytest.raises(InputError, match=r"gan\.json: unreadable results JSON"):
+        stego.write_report(results, tmp_path / "report", {"timit": ["ran_nor"]})
+    assert not (tmp_path / "report").exists()

@@ -1,0 +1,37 @@
+"""Evaluate paper 3's model (and optionally its enhancer) on the test images and carriers: metrics JSON and
+examples (images, spectrograms, WAV)."""
+
+import argparse
+
+from avsec.cli import run
+from avsec.config import parse_flags
+from avsec.imgstego import evaluate
+from avsec.train import set_threads
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, description=__doc__, epilog="Other --key value flags: the evaluation's settings."
+    )
+    parser.add_argument("--model", required=True, help="the hiding/reveal checkpoint")
+    parser.add_argument("--enhancer", help="the enhancer checkpoint (the 'with enhancer' column)")
+    parser.add_argument("--timit", required=True, help="prepared carriers (results/prep/timit)")
+    parser.add_argument("--voc", required=True, help="prepared images (results/prep/voc)")
+    parser.add_argument("--out", required=True, help="the metrics JSON to write")
+    parser.add_argument("--examples-dir", required=True, help="the examples directory to write")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
+    args, settings = parser.parse_known_args()
+    set_threads(args.threads)
+    evaluate(
+        args.model,
+        args.timit,
+        args.voc,
+        args.out,
+        args.examples_dir,
+        enhancer_ckpt=args.enhancer,
+        **parse_flags(settings),
+    )
+
+
+if __name__ == "__main__":
+    run(main)

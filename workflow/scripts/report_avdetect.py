@@ -1,0 +1,18 @@
+"""Paper 4's Tables 1-4, Figure 1(d), ROC curves and adversarial example videos (rule report_avdetect)."""
+
+import argparse
+
+from avsec.cli import run
+from avsec.report.avdetect import write_report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__)
+    parser.add_argument("--results", required=True, help="results/avdetect")
+    parser.add_argument("--out", required=True, help="the report directory")
+    args = parser.parse_args()
+    write_report(args.results, args.out)
+
+
+if __name__ == "__main__":
+    run(main)

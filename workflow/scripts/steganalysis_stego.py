@@ -1,0 +1,28 @@
+"""Paper 1's security experiment for one method (gan, lsb_matching, echo_hiding): rich-model and CNN steganalyzers."""
+
+import argparse
+
+from avsec.cli import run
+from avsec.config import parse_flags
+from avsec.stego import steganalysis
+from avsec.train import set_threads
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False,
+        description=__doc__,
+        epilog="Other --key value flags: STFT, steganalyzer and embedding settings.",
+    )
+    parser.add_argument("--method", required=True, help="gan (needs --model), lsb_matching or echo_hiding")
+    parser.add_argument("--model", help="the trained stego checkpoint (method gan)")
+    parser.add_argument("--data", required=True, help="prepared clips (results/prep/<dataset>)")
+    parser.add_argument("--out", required=True, help="results JSON")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
+    args, settings = parser.parse_known_args()
+    set_threads(args.threads)
+    steganalysis(args.method, args.data, args.out, model=args.model, **parse_flags(settings))
+
+
+if __name__ == "__main__":
+    run(main)

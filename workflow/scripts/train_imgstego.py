@@ -1,0 +1,29 @@
+"""Train paper 3's Hiding and Reveal blocks (one variant: base or ssim) on TIMIT carriers and VOC images."""
+
+import argparse
+
+from avsec.cli import run
+from avsec.config import parse_flags
+from avsec.imgstego import train_model
+from avsec.train import set_threads
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False,
+        description=__doc__,
+        epilog="Other --key value flags: the spectrogram's, the loss weights, the network's and the training's.",
+    )
+    parser.add_argument("--variant", required=True, help="the variant's name (base, ssim)")
+    parser.add_argument("--timit", required=True, help="prepared carriers (results/prep/timit)")
+    parser.add_argument("--voc", required=True, help="prepared images (results/prep/voc)")
+    parser.add_argument("--out", required=True, help="the checkpoint to write")
+    parser.add_argument("--seed", type=int, default=1024)
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
+    args, settings = parser.parse_known_args()
+    set_threads(args.threads)
+    train_model(args.variant, args.timit, args.voc, args.out, seed=args.seed, **parse_flags(settings))
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,25 @@
+"""Train one encoder/decoder/steganalyzer triple of paper 1 (<analyzer>_<channel>) on a prepared corpus."""
+
+import argparse
+
+from avsec.cli import run
+from avsec.config import parse_flags
+from avsec.stego import train_stego
+from avsec.train import set_threads
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, description=__doc__, epilog="Other --key value flags: λ, STFT and training settings."
+    )
+    parser.add_argument("--run", required=True, help="ran_nor, ran_an, hpf_nor or hpf_an")
+    parser.add_argument("--data", required=True, help="prepared clips (results/prep/<dataset>)")
+    parser.add_argument("--out", required=True, help="the checkpoint to write")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
+    args, settings = parser.parse_known_args()
+    set_threads(args.threads)
+    train_stego(args.run, args.data, args.out, **parse_flags(settings))
+
+
+if __name__ == "__main__":
+    run(main)
