@@ -10,6 +10,7 @@ import torch
 
 from avsec.io.audio import to_int16
 from avsec.metrics import accuracy, per_class_accuracy, pesq_score, snr_db, success_rate
+from avsec.metrics.audio import mean_snr_db
 
 
 def speech_like(rate: int, seconds: float = 1.0) -> np.ndarray:
@@ -116,3 +117,10 @@ def test_success_rate_is_the_share_predicted_as_target():
     assert success_rate(pred, np.array([3, 1, 1, 2])) == 0.5
     assert success_rate(torch.tensor(pred), torch.tensor(3)) == 0.75
     assert math.isnan(success_rate([], 3))
+
+
+def test_mean_snr_db_on_tensors_equals_the_mean_of_snr_db():
+    clean = torch.randn(4, 1000, generator=torch.Generator().manual_seed(0))
+    noisy = clean + 0.1 * torch.arange(1, 5)[:, None] * torch.randn(4, 1000, generator=torch.Generator().manual_seed(1))
+    assert mean_snr_db(clean, noisy) == pytest.approx(float(np.mean(snr_db(clean, noisy))), abs=1e-4)
+    assert mean_snr_db(clean, clean) > 100  # no error: the floor, not a division by zero

@@ -26,7 +26,7 @@ from avsec.errors import ConfigError, InputError
 from avsec.io.atomic import atomic_path, write_text
 from avsec.io.audio import denormalize, normalize, write_audio
 from avsec.io.shards import ShardedArray
-from avsec.metrics.audio import pesq_score, snr_db
+from avsec.metrics.audio import mean_snr_db, pesq_score, snr_db
 from avsec.metrics.classification import per_class_accuracy
 from avsec.models.advgan import Discriminator, Generator
 from avsec.models.victims import VICTIMS
@@ -262,17 +262,11 @@ class GeneratorTask:
             "loss_g": loss_g.item(),
             "ce": ce.item(),
             "success": hit.item(),
-            "snr": _batch_snr(x.detach(), x_adv.detach()),
+            "snr": mean_snr_db(x.detach(), x_adv.detach()),
         }
 
     def end_epoch(self, epoch):
         return {}
-
-
-def _batch_snr(x: torch.Tensor, x_adv: torch.Tensor) -> float:
-    """Mean eq. (15) SNR of a batch, on the device (a progress-bar figure; evaluation uses avsec.metrics)."""
-    ratio = x.float().square().sum(1) / (x_adv.float() - x.float()).square().sum(1).clamp_min(1e-12)
-    return (10 * ratio.log10()).mean().item()
 
 
 def train_generator(

@@ -39,7 +39,7 @@ from avsec.features.stft import from_channels, istft, stft, to_channels
 from avsec.io.atomic import atomic_path, write_text
 from avsec.io.audio import read_audio, to_int16, write_audio
 from avsec.io.shards import ShardedArray
-from avsec.metrics.audio import snr_db
+from avsec.metrics.audio import mean_snr_db, snr_db
 from avsec.models.stego import Decoder, Encoder, Steganalyzer
 from avsec.stego_config import METHODS, parse_run
 from avsec.train import TrainSettings, fit, load_checkpoint, load_state, resolve_device, save_checkpoint
@@ -201,17 +201,12 @@ class StegoTask:
                 "loss_e": loss_e.item(),
                 "loss_d": loss_d.item(),
                 "detect": (logits.argmax(1) == labels).float().mean().item(),
-                "carrier_snr": _batch_snr(carrier, stego),
-                "secret_snr": _batch_snr(secret, revealed),
+                "carrier_snr": mean_snr_db(carrier, stego),
+                "secret_snr": mean_snr_db(secret, revealed),
             }
 
     def end_epoch(self, epoch):
         return {}
-
-
-def _batch_snr(clean: torch.Tensor, other: torch.Tensor) -> float:
-    ratio = clean.float().square().sum(1) / (other.float() - clean.float()).square().sum(1).clamp_min(1e-12)
-    return (10 * ratio.log10()).mean().item()
 
 
 def train_stego(
