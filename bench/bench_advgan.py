@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from timing import median_seconds, seconds, sync
 
 from avsec.advgan import GeneratorTask, build_victim, generate
 from avsec.attacks.genetic import genetic_attack
@@ -108,23 +109,6 @@ def speech_like(n: int, seed: int) -> torch.Tensor:
     return torch.from_numpy(clips)
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def timed(fn, device: torch.device) -> float:
-    sync(device)
-    start = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - start
-
-
-def median_time(fn, device: torch.device, repeat: int) -> float:
-    return statistics.median(timed(fn, device) for _ in range(repeat))
-
-
 def frozen_victim(name: str, size: str, device: torch.device) -> torch.nn.Module:
     """A randomly initialised victim as ``avsec.advgan.load_victim`` hands it over: eval mode, frozen weights."""
     model = build_victim(name, CLASSES, VICTIMS[name][size]).eval()
@@ -139,13 +123,16 @@ def bench_generator(args, device: torch.device, audio: torch.Tensor) -> tuple[fl
     generator = Generator(args.width).to(device).eval()
     clamp = HYPER["clamp"]
     generate(generator, clamp, audio[: args.batch], args.batch, device, True)  # warm-up (cuDNN, allocator)
-    batched = median_time(lambda: generate(generator, clamp, audio, args.batch, device, True), device, args.repeat)
+    batched = median_seconds(
+        lambda: generate(generator, clamp, audio, args.batch, device, True), device, args.repeat, warmup=False
+    )
     few = audio[: args.batch1_clips]
     generate(generator, clamp, few[:1], 1, device, True)  # warm-up at batch 1 (oneDNN primitives per shape)
-    one = median_time(
+    one = median_seconds(
         lambda: [generate(generator, clamp, few[i : i + 1], 1, device, True) for i in range(len(few))],
         device,
         args.repeat,
+        warmup=False,
     )
     return batched / len(audio), one / len(few)
 
@@ -230,9 +217,9 @@ def bench_training(args, device: torch.device, victim: torch.nn.Module, audio: t
         task = make_task(args, device, victim)
         for i in range(steps):
             with autocast(device, True):
-                seconds = timed(lambda task=task: task.step(batch, 0), device)
+                step_seconds = seconds(lambda task=task: task.step(batch, 0), device)
             if i:
-                preloaded.append(seconds)
+                preloaded.append(step_seconds)
     return {
         "step": statistics.median(step_times),
         "gap": statistics.median(gap_times),

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
+
+from timing import seconds
 
 from avsec.data import av_prep
 from avsec.data.av_corpora import lrw_items
@@ -19,12 +20,6 @@ from avsec.data.synth import make_corpus
 from avsec.io.video import read_clip
 
 WORDS = ("ABOUT", "ABSOLUTELY", "ACCESS", "AGAIN", "AGAINST", "AFTER", "AFFAIRS", "ACTUALLY")
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -39,17 +34,19 @@ def main() -> None:
         make_corpus("lrw", root, seed=1, sizes=sizes)
         items, _ = lrw_items(root)
         frames = 29 * len(items)
-        decode = timed(lambda: [read_clip(item.path) for item in items])
+        decode = seconds(lambda: [read_clip(item.path) for item in items])
         landmarks = tmp / "landmarks"
-        precomputed = timed(
+        precomputed = seconds(
             lambda: av_prep.detect_corpus_landmarks(
                 "lrw", root, landmarks, frames=29, backend="precomputed", max_missing=0.5
             )
         )
         av_prep.compute_mean_face(landmarks, tmp / "face.npy")
-        crop = timed(lambda: av_prep.crop_corpus_mouths("lrw", root, landmarks, tmp / "face.npy", tmp / "m", frames=29))
+        crop = seconds(
+            lambda: av_prep.crop_corpus_mouths("lrw", root, landmarks, tmp / "face.npy", tmp / "m", frames=29)
+        )
         video = read_clip(items[0].path)[0]
-        opencv = timed(lambda: detect(video, backend="opencv")) * len(items)
+        opencv = seconds(lambda: detect(video, backend="opencv")) * len(items)
     print(f"{len(items)} LRW clips, {frames} frames")
     print(f"ffmpeg decode (baseline):        {frames / decode:8.0f} frames/s")
     print(f"landmarks, precomputed files:    {frames / precomputed:8.0f} frames/s")

@@ -20,11 +20,10 @@ other jobs, so expect tens of per cent of noise there.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from timing import median_seconds
 from torch import nn
 
 from avsec.attacks.av import _grads, _valid, bim, input_gradients
@@ -39,21 +38,6 @@ SIZES = {
     "smoke": {"recogniser": {"width": 0.125, "hidden": 32}, "syncnet": {"width": 0.25, "size": 56, "embed": 128}},
     "paper": {"recogniser": {"width": 1.0, "hidden": 256}, "syncnet": {"width": 1.0, "size": 88, "embed": 1024}},
 }
-
-
-def timed(fn, device: torch.device, repeat: int) -> float:
-    """Median seconds of ``fn()`` over ``repeat`` runs after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def with_conv3d(model: AVRecogniser) -> AVRecogniser:
@@ -88,14 +72,14 @@ def main() -> None:
     print(f"device {device}, {args.size} size, {args.clips} clips of {FRAMES} frames, median of {args.repeat}")
 
     step = lambda m: bim(m, video, audio, labels, eps_video=8, eps_audio=512, iterations=1)  # noqa: E731
-    iteration = timed(lambda: step(model), device, args.repeat)
+    iteration = median_seconds(lambda: step(model), device, args.repeat)
     print(f"1. BIM: {args.clips / iteration:.2f} attack iterations per second per clip ({iteration:.3f} s per batch)")
 
     def loss(logits):
         return F.cross_entropy(logits, labels, reduction="sum")
 
     with input_gradients(model):
-        recogniser = timed(lambda: _grads(model, loss, video, audio), device, args.repeat)
+        recogniser = median_seconds(lambda: _grads(model, loss, video, audio), device, args.repeat)
         gv, ga = _grads(model, loss, video, audio)
 
     def bookkeeping():
@@ -103,17 +87,17 @@ def main() -> None:
         a = torch.minimum(torch.maximum(audio + 64 * ga.sign(), audio - 512), audio + 512)
         return _valid(v, a)
 
-    rest = timed(bookkeeping, device, args.repeat)
+    rest = median_seconds(bookkeeping, device, args.repeat)
     share = recogniser / (recogniser + rest)
     print(f"2. recogniser (forward + input gradient) {recogniser:.3f} s, bookkeeping {rest * 1e3:.2f} ms: "
           f"{share:.1%} of an iteration in the recogniser")  # fmt: skip
 
     sync = SyncNet(channels=1, **sizes["syncnet"]).to(device).eval()
-    scoring = timed(lambda: sync_scores(sync, video, audio), device, args.repeat)
+    scoring = median_seconds(lambda: sync_scores(sync, video, audio), device, args.repeat)
     per_clip = scoring / args.clips * 1e3
     print(f"3. SyncNet scoring: {args.clips / scoring:.2f} clips per second ({per_clip:.1f} ms per clip)")
 
-    baseline = timed(lambda: step(with_conv3d(model)), device, args.repeat)
+    baseline = median_seconds(lambda: step(with_conv3d(model)), device, args.repeat)
     print(f"4. baseline (nn.Conv3d front-end): {args.clips / baseline:.2f} attack iterations per second per clip")
     print(f"ratio: attack iteration with SpatioTemporalConv is {baseline / iteration:.2f}x faster than with nn.Conv3d")
 

@@ -7,24 +7,22 @@ Snakemake's own start-up (`snakemake --version`), measured in the same run. Prin
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import median_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import copy_workflow, tool  # noqa: E402
 
 
-def seconds(cmd: list[str], cwd: Path, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def command_seconds(cmd: list[str], cwd: Path, repeat: int) -> float:
+    """Median wall seconds of running ``cmd`` in ``cwd``."""
+    return median_seconds(
+        lambda: subprocess.run(cmd, cwd=cwd, check=True, capture_output=True), repeat=repeat, warmup=False
+    )
 
 
 def main() -> None:
@@ -33,8 +31,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = copy_workflow(Path(tmp) / "wf", scale="paper", corpora_root=Path(tmp) / "corpora")
-        baseline = seconds([tool("snakemake"), "--version"], workdir, args.repeat)
-        dryrun = seconds([tool("snakemake"), "-n", "--quiet", "all"], workdir, args.repeat)
+        baseline = command_seconds([tool("snakemake"), "--version"], workdir, args.repeat)
+        dryrun = command_seconds([tool("snakemake"), "-n", "--quiet", "all"], workdir, args.repeat)
     print(f"snakemake --version (baseline): {baseline:.2f} s")
     print(f"snakemake -n all, paper scale:  {dryrun:.2f} s (target < 15 s)")
     print(f"ratio dry-run / start-up: {dryrun / baseline:.2f}")

@@ -20,13 +20,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from timing import median_seconds, seconds
 
 from avsec.imgstego import HideTask, Images, Spectrogram, hide_and_reveal, parameter_count
 from avsec.io.shards import shard_writer
@@ -49,20 +48,6 @@ def synthetic(root: Path, images: int, carriers: int) -> tuple[Images, torch.Ten
     )
     audio += rng.normal(0, 0.005, audio.shape)
     return Images(root, "train", (512, 513)), torch.from_numpy((audio * 32767).astype(np.int16))
-
-
-def median_seconds(fn, device: torch.device, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -120,13 +105,9 @@ def main() -> None:
         settings = TrainSettings(1, batch, 0, str(device), True, 0)
         with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
             fit(task, (planes[:batch],), settings, Path(tmp) / "warm.resume", desc="warm-up")
-            start = time.perf_counter()
-            fit(task, (planes,), settings, Path(tmp) / "bench.resume", desc="bench")
-            if cuda:
-                torch.cuda.synchronize()
-            seconds = time.perf_counter() - start
+            train = seconds(lambda: fit(task, (planes,), settings, Path(tmp) / "bench.resume", desc="bench"), device)
         crop = f"{args.crop}×{args.crop} crops" if args.crop else "whole 512×513"
-        print(f"training ({crop}, batch {batch}): {len(planes) / seconds:.2f} planes/s ({seconds / steps:.3f} s/step)")
+        print(f"training ({crop}, batch {batch}): {len(planes) / train:.2f} planes/s ({train / steps:.3f} s/step)")
     print(f"ratio hide+reveal / front-end: {hide / base:.1f}x")
 
 

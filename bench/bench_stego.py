@@ -19,11 +19,11 @@ import contextlib
 import io
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from timing import median_seconds, seconds
 
 from avsec.classic_stego import lsb_extract, lsb_matching, lsb_positions, message_bits
 from avsec.models.stego import Decoder, Encoder, Steganalyzer
@@ -42,19 +42,6 @@ def clips(n: int, seed: int) -> torch.Tensor:
     x = [np.sin(2 * np.pi * rng.uniform(100, 300) * t) * np.hanning(LENGTH) * 0.3 for _ in range(n)]
     noise = rng.normal(0, 0.01, (n, LENGTH))
     return torch.from_numpy(np.round((np.stack(x) + noise) * 32767).astype(np.int16))
-
-
-def sync(device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def timed(fn, device) -> float:
-    sync(device)
-    start = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -80,11 +67,8 @@ def main() -> None:
 
     # 1. hide + reveal
     hide(encoder, spec, carrier[:batch], secret[:batch], batch, device)
-    times = []
-    for _ in range(args.repeat):
-        times.append(timed(lambda: reveal(decoder, spec, hide(encoder, spec, carrier, secret, batch, device),
-                                          batch, device), device))  # fmt: skip
-    gan = statistics.median(times) / n
+    gan = median_seconds(lambda: reveal(decoder, spec, hide(encoder, spec, carrier, secret, batch, device),
+                                        batch, device), device, args.repeat, warmup=False) / n  # fmt: skip
     print(f"hide + reveal: {1 / gan:.1f} clips/s ({1e3 * gan:.1f} ms per clip, batch {batch})")
 
     # 2. training steps through the shared trainer
@@ -99,7 +83,7 @@ def main() -> None:
         fit(task, data, settings, Path(tmp) / "warm.resume", desc="warm-up")
         step_times = []
         for _ in range(args.repeat):
-            step_times.append(timed(lambda: fit(task, data, settings, Path(tmp) / "r.resume", desc="b"), device))
+            step_times.append(seconds(lambda: fit(task, data, settings, Path(tmp) / "r.resume", desc="b"), device))
             (Path(tmp) / "r.resume").unlink()
     step = statistics.median(step_times) / steps
     print(f"training: {train_batch / step:.2f} clips/s ({1e3 * step:.0f} ms per step of {train_batch})")
@@ -113,8 +97,7 @@ def main() -> None:
         total = total + sum(spec.inverse(spec(w).detach().requires_grad_(True), LENGTH).sum() for _ in range(2))
         total.backward()
 
-    transforms()
-    share = statistics.median(timed(transforms, device) for _ in range(args.repeat))
+    share = median_seconds(transforms, device, args.repeat)
     print(f"STFT/ISTFT: {1e3 * share:.1f} ms per step, {share / step:.1%} of the training step")
 
     # 4. the classic baseline: LSB matching embed + extract
@@ -124,7 +107,7 @@ def main() -> None:
             stego = lsb_matching(audio[i].numpy(), bits, np.random.default_rng(i))
             lsb_extract(stego, lsb_positions(LENGTH, 1.0, np.random.default_rng(i)))
 
-    classic = statistics.median(timed(lsb, torch.device("cpu")) for _ in range(args.repeat)) / n
+    classic = median_seconds(lsb, repeat=args.repeat, warmup=False) / n
     print(f"LSB matching embed + extract: {1e3 * classic:.2f} ms per clip")
     print(f"ratio GAN hide + reveal / LSB matching per clip: {gan / classic:.1f}x")
 
