@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from avsec.data.landmarks.precomputed import read_landmarks
 from avsec.data.synth import make_corpus
 from avsec.data.synth.grid import ADVERBS, COLOURS, COMMANDS, DIGITS, LETTERS, PREPOSITIONS, sentence_id
 from avsec.errors import InputError
@@ -130,6 +131,18 @@ def test_lrw_metadata_duration_on_line_5(lrw):
         duration = float(lines[4].split(" ")[1])  # how public LRW loaders read it (line 5, "Duration: 0.42 seconds")
         assert lines[4] == f"Duration: {duration:.2f} seconds" and lines[-1] == lines[4]
         assert 0.1 < duration < 1.16
+
+
+def test_lrw_recurring_speakers_share_a_face_across_words_and_splits(lrw, tmp_path):
+    """speakers=1: every clip (any word, any split) shows the same face in the same place (the eyes' landmarks,
+    which the mouth does not move, agree); the default draws a new speaker per clip, so they differ."""
+    make_corpus("lrw", tmp_path, seed=7, sizes={**LRW_SIZES, "train": 1, "test": 0, "speakers": 1})
+    names = sorted(p.relative_to(tmp_path) for p in tmp_path.glob("LRW_landmarks/*/*/*.npz"))
+    assert len(names) == 4  # 2 words x (1 train + 1 val)
+    shared = [read_landmarks(tmp_path / name)[:, 36:48] for name in names]
+    assert all(np.allclose(eyes, shared[0], atol=1e-3) for eyes in shared[1:])
+    own = [read_landmarks(lrw / name)[:, 36:48] for name in names]  # the same clips, a new speaker each
+    assert not any(np.allclose(eyes, own[0], atol=1.0) for eyes in own[1:])
 
 
 # --- both ----------------------------------------------------------------------------------------------------

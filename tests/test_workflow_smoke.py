@@ -235,19 +235,25 @@ def test_paper3_revealed_images_are_recognisable_and_the_table_has_the_papers_nu
 
 
 def test_paper4_sync_confidence_separates_and_attacks_lower_accuracy(snakemake_run):
-    """SyncNet finds the true offset and tells in-sync from mismatched audio on the synthetic faces; BIM takes every
-    LRW test clip away from its word; the report has Tables 1-4 with the paper's numbers, the figures, videos."""
+    """SyncNet finds the true offset and tells in-sync from mismatched audio on the synthetic faces; the LRW word
+    recogniser is well above chance (25 %) on its held-out clips and every FGSM/BIM setting takes most of that
+    away; the louder FGSM is the better detected; the report has Tables 1-4 with the paper's numbers, the figures,
+    videos."""
     root = snakemake_run / "results/avdetect"
     for corpus in ("grid", "lrw"):
         sync = json.loads((root / corpus / "syncnet.json").read_text())
-        assert sync["offset_within_1"] >= 0.75 and sync["sync_auc"] > 0.7, (corpus, sync)
-    assert json.loads((root / "grid/syncnet.json").read_text())["sync_auc"] > 0.9
+        assert sync["offset_within_1"] >= 0.75 and sync["sync_auc"] > 0.9, (corpus, sync)
+    recogniser = json.loads((root / "lrw/recogniser.json").read_text())
+    assert recogniser["clips"]["test"] >= 12 and recogniser["accuracy"] >= 0.75, recogniser["test"]
     lrw = json.loads((root / "lrw/detection.json").read_text())
-    bim = [row for row in lrw["settings"] if row["method"] == "bim"]
-    assert bim and all(row["accuracy"] == 0 for row in bim), bim
-    assert all(row["accuracy"] <= lrw["benign"]["accuracy"] for row in lrw["settings"])
+    assert lrw["benign"]["accuracy"] == recogniser["accuracy"]
+    assert {row["method"] for row in lrw["settings"]} == {"fgsm", "bim"}
+    for row in lrw["settings"]:  # benign ≥ 75 % (9 of 12 clips or more); attacked: 50 points lower at least
+        assert row["accuracy"] <= lrw["benign"]["accuracy"] - 0.5, row["name"]
+    assert all(row["accuracy"] <= 0.25 for row in lrw["settings"] if row["method"] == "bim")
     fgsm = {(r["eps_audio"], r["eps_video"]): r for r in lrw["settings"] if r["method"] == "fgsm"}
     assert fgsm[(1024, 16)]["linf_audio_db"] > fgsm[(256, 16)]["linf_audio_db"] + 11  # 20·log10(4) = 12 dB
+    assert fgsm[(1024, 16)]["auc"] > 0.9 and fgsm[(1024, 16)]["auc"] > fgsm[(256, 16)]["auc"]  # the paper's trend
     grid = json.loads((root / "grid/detection.json").read_text())
     assert {row["goal"] for row in grid["settings"]} == {"partial", "full"}
     assert all(row["linf_video_pixels"] <= row["eps_video"] + 1e-3 for row in grid["settings"])

@@ -10,9 +10,11 @@ Layout::
 
 Numbering restarts at 00001 in every split, as in LRW. Each clip is 1.16 s of a sentence cut around the target
 word: context words before and after it, the target word's centre at the clip's centre, and the .txt gives
-the target word's duration, which readers use to mark the word's frames around the middle. Every clip is a new
-speaker (an espeak-ng voice and a :class:`~avsec.data.synth.face.Look` of the photo), as LRW's speakers vary
-from clip to clip.
+the target word's duration, which readers use to mark the word's frames around the middle. A speaker is an
+espeak-ng voice and a :class:`~avsec.data.synth.face.Look` of the photo. LRW's splits go by broadcast date, not
+by speaker, so its regular presenters say many of the words in every split: with ``speakers`` > 0 each clip's
+speaker is drawn from that many recurring speakers shared by all words and splits (the smoke scale's setting,
+which lets a small recogniser learn the words from a few clips); with 0, every clip is a new speaker.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ import numpy as np
 from avsec.data.corpora import names as name_list
 from avsec.data.landmarks.precomputed import LANDMARK_DIRS, landmark_path, write_landmarks
 from avsec.data.synth.defects import corrupt, remove_face, strip_audio
-from avsec.data.synth.face import TalkingFace, mouth_openings, random_look
+from avsec.data.synth.face import Look, TalkingFace, mouth_openings, random_look
 from avsec.data.synth.grid import speak_word
-from avsec.data.synth.speech import add_noise, random_voice
+from avsec.data.synth.speech import Voice, add_noise, random_voice
 from avsec.io.atomic import write_text
 from avsec.io.video import write_video
 
@@ -61,20 +63,24 @@ def make_lrw(
     train: int = 4,
     val: int = 1,
     test: int = 1,
+    speakers: int = 0,
     defects: bool = False,
 ) -> None:
-    """Write ``train``/``val``/``test`` clips per word of ``words`` under ``root/lipread_mp4``.
+    """Write ``train``/``val``/``test`` clips per word of ``words`` under ``root/lipread_mp4``, spoken by
+    ``speakers`` recurring speakers (0: a new speaker per clip).
 
     ``defects``: damage the first training clip of the first three words (corrupt video, no audio track, no face;
     :mod:`avsec.data.synth.defects`)."""
     words = name_list(words, "words")  # --words ABOUT arrives as one string, not as letters
+    pool = [_speaker(np.random.default_rng([seed, 0x1A3, 0x5EA, k])) for k in range(speakers)]
     for word in words:
         word = word.upper()
         for split, count in zip(SPLITS, (train, val, test), strict=True):
             for number in range(1, count + 1):
                 rng = np.random.default_rng([seed, 0x1A3, zlib.crc32(word.encode()), SPLITS.index(split), number])
-                audio, duration = _clip_audio(word, rng)
-                face = TalkingFace(random_look(rng, SIZE, (105.0, 135.0)), SIZE)
+                voice, look = pool[int(rng.integers(speakers))] if pool else _speaker(rng)
+                audio, duration = _clip_audio(word, voice, rng)
+                face = TalkingFace(look, SIZE)
                 openings = mouth_openings(audio, RATE, FPS, FRAMES)
                 frames = face.render(openings, FPS)
                 video = f"lipread_mp4/{word}/{split}/{word}_{number:05d}.mp4"
@@ -97,9 +103,15 @@ def metadata(word: str, duration: float, *, conf: int) -> str:
     return f"Text:  {word}\nConf:  {conf}\n\n\nDuration: {duration:.2f} seconds\n"
 
 
-def _clip_audio(word: str, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """1.16 s of int16 speech at 16 kHz with ``word`` centred among context words, and the word's duration."""
+def _speaker(rng: np.random.Generator) -> tuple[Voice, Look]:
+    """A speaker drawn from ``rng``: a voice (165-220 words/min) and a look of the photo."""
     voice = dataclasses.replace(random_voice(rng), speed=int(rng.integers(165, 221)))
+    return voice, random_look(rng, SIZE, (105.0, 135.0))
+
+
+def _clip_audio(word: str, voice: Voice, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """1.16 s of int16 speech at 16 kHz in ``voice`` with ``word`` centred among context words, and the word's
+    duration."""
     others = [w for w in CONTEXT if w != word]
     sequence = [str(w) for w in rng.choice(others, size=2)] + [word] + [str(w) for w in rng.choice(others, size=2)]
     pieces, start, target = [], 0, (0, 0)
