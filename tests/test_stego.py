@@ -41,17 +41,19 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "model.pt"
-    history = stego.train_stego("hpf_an", data, out, **TRAIN)
+    history = stego.train_stego("hpf_an", data, out, **TRAIN, normalise=True)
     return out, history
 
 
-def test_training_writes_a_checkpoint_through_the_shared_trainer(model):
+def test_training_writes_a_checkpoint_through_the_shared_trainer(data, model):
     path, history = model
     assert len(history) == 2 and {"loss_s", "loss_e", "loss_d", "carrier_snr", "secret_snr"} <= set(history[0])
     ckpt = load_checkpoint(path, "stego")
     assert (ckpt["run"], ckpt["analyzer"], ckpt["channel"]) == ("hpf_an", "hpf", "an")
     assert set(ckpt["modules"]) == {"encoder", "decoder", "steganalyzer"}
     assert not path.with_name("model.pt.resume").exists()
+    rms = float((stego.load_audio(data, "train").float() / stego.SCALE).square().mean().sqrt())
+    assert float(ckpt["modules"]["decoder"]["gain"]) == pytest.approx(1 / rms, rel=1e-5)
     encoder, decoder, spec, _ = stego.load_stego(path)
     assert not encoder.training and spec.n_fft == 510 and spec.hop == 128
 

@@ -22,7 +22,8 @@ the clip's energy (``nmse``: 1 = revealing silence, whatever the level; :func:`d
 secret mixed in one signal trade their squared errors along a line (e_c + e_s ≈ 1), so with those the encoder's
 best choice is an end of the line (hide nothing, or drop the carrier), as λa < λc; ``nmse2`` is convex, and its
 optimum, λa·e_c = λc·e_s, keeps part of both. ``adversary_after``: epochs before λb·L_s enters the encoder's loss
-(0: from the first step, the paper; the steganalyzer trains throughout). Channel ``an`` adds
+(0: from the first step, the paper; the steganalyzer trains throughout). ``normalise``: the encoder and decoder
+see their inputs times 1 / RMS of the training clips (``gain``, avsec.models.stego). Channel ``an`` adds
 Gaussian noise of ``noise_db`` dB SNR during training: to the carrier (``noise_at: carrier``, the paper's text)
 or to the stego audio before decoding (``stego``, a simulated channel).
 """
@@ -250,6 +251,7 @@ def train_stego(
     noise_db: float = 60.0,
     noise_at: str = "carrier",
     adversary_after: int = 0,
+    normalise: bool = False,
     epochs: int = 75,
     batch: int = 16,
     width: float = 1.0,
@@ -266,6 +268,9 @@ def train_stego(
     train = load_audio(data, "train", clips=clips, crop=crop)
     torch.manual_seed(seed)
     encoder, decoder, steganalyzer = Encoder(width), Decoder(width), Steganalyzer(analyzer, width)
+    if normalise:  # unit-scale network inputs (avsec.models.stego)
+        gain = 1.0 / float((train.float() / SCALE).square().mean().sqrt().clamp_min(1e-6))
+        encoder.gain.fill_(gain), decoder.gain.fill_(gain)
     hyper = dict(
         lambdas=[float(v) for v in lambdas],
         lr=lr,
@@ -289,6 +294,7 @@ def train_stego(
             "width": width,
             "clips": clips,
             "crop": crop,
+            "normalise": normalise,
             "stft": asdict(spec),
             **hyper,
         },
