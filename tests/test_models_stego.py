@@ -72,3 +72,14 @@ def test_the_three_networks_weigh_about_what_the_paper_says():
     assert 5e6 < 4 * total < 15e6
     # the smoke width scales every layer down
     assert parameter_count(Encoder(0.25)) < parameter_count(Encoder(1.0)) / 8
+
+
+def test_the_gain_scales_the_networks_input_and_output_and_is_saved():
+    """gain g: the networks see their input times g and their output is divided by g (unit-scale signals inside)."""
+    torch.manual_seed(0)
+    x, y = torch.randn(2, 2, 16, 8) * 0.01, torch.randn(2, 2, 16, 8) * 0.01
+    encoder, decoder = Encoder(0.125).eval(), Decoder(0.125).eval()
+    plain = encoder(x * 40, y * 40) / 40, decoder(x * 40) / 40
+    encoder.gain.fill_(40.0), decoder.gain.fill_(40.0)
+    assert torch.allclose(encoder(x, y), plain[0], atol=1e-6) and torch.allclose(decoder(x), plain[1], atol=1e-6)
+    assert float(Encoder(0.125).gain) == 1.0 and float(encoder.state_dict()["gain"]) == 40.0

@@ -41,17 +41,19 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "model.pt"
-    history = stego.train_stego("hpf_an", data, out, **TRAIN)
+    history = stego.train_stego("hpf_an", data, out, **TRAIN, normalise=True)
     return out, history
 
 
-def test_training_writes_a_checkpoint_through_the_shared_trainer(model):
+def test_training_writes_a_checkpoint_through_the_shared_trainer(data, model):
     path, history = model
     assert len(history) == 2 and {"loss_s", "loss_e", "loss_d", "carrier_snr", "secret_snr"} <= set(history[0])
     ckpt = load_checkpoint(path, "stego")
     assert (ckpt["run"], ckpt["analyzer"], ckpt["channel"]) == ("hpf_an", "hpf", "an")
     assert set(ckpt["modules"]) == {"encoder", "decoder", "steganalyzer"}
     assert not path.with_name("model.pt.resume").exists()
+    rms = float((stego.load_audio(data, "train").float() / stego.SCALE).square().mean().sqrt())
+    assert float(ckpt["modules"]["decoder"]["gain"]) == pytest.approx(1 / rms, rel=1e-5)
     encoder, decoder, spec, _ = stego.load_stego(path)
     assert not encoder.training and spec.n_fft == 510 and spec.hop == 128
 
@@ -86,6 +88,30 @@ def test_the_decoder_learns_to_reveal_the_secret(data, tmp_path):
     assert history[-1]["loss_d"] < history[0]["loss_d"]
     result = stego.evaluate_stego(out, data, tmp_path / "eval.json", tmp_path / "examples", examples=0)
     assert result["clean"]["secret_snr_db"] > result["chance_secret_snr_db"] + 1.0
+
+
+def test_distances_and_the_adversarial_warm_up(data, tmp_path):
+    """nmse is the squared error over the clip's energy (plus a floor: 1 / 1.1 when revealing silence, whatever the
+    level), nmse2 its square; with adversary_after = 1 the first epoch's encoder loss has no steganalyzer term and
+    the second has it."""
+    x = torch.randn(3, 100) * torch.tensor([[1.0], [0.01], [100.0]])
+    power = float(x[0].square().mean())
+    loud = float(stego.distance(torch.zeros_like(x[2:]), x[2:], "nmse", power))
+    assert loud == pytest.approx(1.0, rel=1e-4) and float(stego.distance(0.5 * x[2:], x[2:], "nmse2", power)) == (
+        pytest.approx(0.0625, rel=1e-4)
+    )
+    assert float(stego.distance(torch.zeros_like(x[:1]), x[:1], "nmse", power)) == pytest.approx(1 / 1.1, rel=0.05)
+    assert float(stego.distance(torch.zeros_like(x[1:2]), x[1:2], "nmse", power)) < 0.01  # a near-silent clip
+    assert float(stego.distance(torch.zeros_like(x), x, "euclidean")) == pytest.approx(float(x.norm(dim=1).mean()))
+    settings = {**TRAIN, "distance": "nmse2", "adversary_after": 1}
+    first, second = stego.train_stego("ran_nor", data, tmp_path / "model.pt", **settings)
+    la, lb, lc = TRAIN["lambdas"]
+    assert second["fool"] > 0
+    assert first["loss_e"] == pytest.approx(la * first["loss_c"] + lc * first["loss_d"], rel=1e-5)
+    with_adversary = la * second["loss_c"] + lb * second["fool"] + lc * second["loss_d"]
+    assert second["loss_e"] == pytest.approx(with_adversary, rel=1e-5)
+    with pytest.raises(ConfigError, match="distance must be one of euclidean, mse, nmse, nmse2"):
+        stego.train_stego("ran_nor", data, tmp_path / "bad.pt", **{**settings, "distance": "l1"})
 
 
 def test_a_signalled_run_resumes_to_the_uninterrupted_result(data, tmp_path, monkeypatch):

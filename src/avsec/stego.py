@@ -16,7 +16,14 @@ steganalyzer learns carrier (0) against stego (1) with cross-entropy (eq. 6); th
 the STFT of the stego audio; the encoder minimises λa·d(A_c, A_s) + λb·L_s + λc·L_d (eq. 8) with
 L_s = cross-entropy of the steganalyzer's verdict on the stego audio against "carrier" (the usual non-saturating
 GAN form), and the decoder minimises L_d = d(A_r, A_i) (eq. 7). ``d`` is the Euclidean distance between
-waveforms (``distance: euclidean``, the paper's word) or the mean squared error (``mse``). Channel ``an`` adds
+waveforms (``distance: euclidean``, the paper's word), the mean squared error (``mse``), the squared error over
+the clip's energy (``nmse``: 1 = revealing silence, whatever the level; :func:`distance`) or its square
+(``nmse2``). The Euclidean distance is concave in the squared error and ``nmse`` linear in it; a carrier and a
+secret mixed in one signal trade their squared errors along a line (e_c + e_s ≈ 1), so with those the encoder's
+best choice is an end of the line (hide nothing, or drop the carrier), as λa < λc; ``nmse2`` is convex, and its
+optimum, λa·e_c = λc·e_s, keeps part of both. ``adversary_after``: epochs before λb·L_s enters the encoder's loss
+(0: from the first step, the paper; the steganalyzer trains throughout). ``normalise``: the encoder and decoder
+see their inputs times 1 / RMS of the training clips (``gain``, avsec.models.stego). Channel ``an`` adds
 Gaussian noise of ``noise_db`` dB SNR during training: to the carrier (``noise_at: carrier``, the paper's text)
 or to the stego audio before decoding (``stego``, a simulated channel).
 """
@@ -47,8 +54,9 @@ from avsec.train.checkpoint import build_from
 from avsec.train.trainer import autocast
 
 SCALE = 32768.0
-DISTANCES = ("euclidean", "mse")
+DISTANCES = ("euclidean", "mse", "nmse", "nmse2")
 NOISE_AT = ("carrier", "stego")
+NMSE_FLOOR = 0.1  # of a typical clip's energy, added to the reference energy of nmse and nmse2
 
 
 # ---- data and signal helpers -------------------------------------------------------------------------------------
@@ -111,10 +119,19 @@ def add_noise(x: torch.Tensor, snr: float, generator: torch.Generator | None = N
     return x + noise * (power / 10 ** (snr / 10)).sqrt()
 
 
-def distance(a: torch.Tensor, b: torch.Tensor, kind: str) -> torch.Tensor:
-    """d(a, b) of eqs. (7)–(8), averaged over the batch: Euclidean distance or mean squared error per clip."""
+def distance(a: torch.Tensor, b: torch.Tensor, kind: str, power: float = 1.0) -> torch.Tensor:
+    """d(a, b) of eqs. (7)–(8), averaged over the batch: per clip, the Euclidean distance, the mean squared error,
+    ``nmse``: the squared error over the energy of ``b`` plus a tenth of a typical clip's (``power``: the training
+    clips' mean power per sample; 1 = ``a`` silent, ≈ 10^(-SNR/10); the floor keeps near-silent clips from ruling
+    the batch), or ``nmse2``: its square."""
     diff = (a.float() - b.float()).flatten(1)
-    return diff.norm(dim=1).mean() if kind == "euclidean" else diff.square().mean()
+    if kind == "euclidean":
+        return diff.norm(dim=1).mean()
+    if kind == "mse":
+        return diff.square().mean()
+    floor = NMSE_FLOOR * power * diff.shape[1]
+    nmse = diff.square().sum(1) / (b.float().flatten(1).square().sum(1) + floor)
+    return (nmse.square() if kind == "nmse2" else nmse).mean()
 
 
 def check_pair(
@@ -148,6 +165,7 @@ class StegoTask:
         channel: str,
         noise_db: float,
         noise_at: str,
+        adversary_after: int = 0,
     ):
         if distance not in DISTANCES:
             raise ConfigError(f"stego distance must be one of {', '.join(DISTANCES)}, not {distance!r}")
@@ -157,7 +175,8 @@ class StegoTask:
             raise ConfigError(f"stego lambdas must be three weights (λa, λb, λc) with λc > 0, got {lambdas}")
         self.e, self.d, self.s = encoder, decoder, steganalyzer
         self.secrets, self.spec = secrets, spec
-        self.lambdas, self.distance = [float(v) for v in lambdas], distance
+        self.lambdas, self.distance, self.adversary_after = [float(v) for v in lambdas], distance, adversary_after
+        self.power = float((secrets.float() / SCALE).square().mean().clamp_min(1e-12))  # the nmse floor's scale
         self.channel, self.noise_db, self.noise_at = channel, noise_db, noise_at
         self.modules = {"encoder": encoder, "decoder": decoder, "steganalyzer": steganalyzer}
         self.optimizers = {
@@ -183,10 +202,14 @@ class StegoTask:
         self.optimizers["steganalyzer"].step()
         # encoder (eq. 8) and decoder (eq. 7)
         revealed = self.spec.inverse(self.d(self.spec(sent)), length)
-        loss_d = distance(revealed, secret, self.distance)
-        fool = F.cross_entropy(self.s(stego_spec).float(), torch.zeros(len(carrier), dtype=torch.long, device=device))
+        loss_d = distance(revealed, secret, self.distance, self.power)
+        loss_c = distance(stego, carrier, self.distance, self.power)
         la, lb, lc = self.lambdas
-        loss_e = la * distance(stego, carrier, self.distance) + lb * fool + lc * loss_d
+        lb = lb if epoch >= self.adversary_after else 0.0
+        with torch.set_grad_enabled(lb > 0):  # without the adversary, its loss is only reported
+            as_carrier = torch.zeros(len(carrier), dtype=torch.long, device=device)
+            fool = F.cross_entropy(self.s(stego_spec).float(), as_carrier)
+        loss_e = la * loss_c + lb * fool + lc * loss_d
         for name in ("encoder", "decoder"):
             self.optimizers[name].zero_grad(set_to_none=True)
         loss_e.backward()
@@ -200,6 +223,8 @@ class StegoTask:
                 "loss_s": loss_s.item(),
                 "loss_e": loss_e.item(),
                 "loss_d": loss_d.item(),
+                "loss_c": loss_c.item(),
+                "fool": fool.item(),
                 "detect": (logits.argmax(1) == labels).float().mean().item(),
                 "carrier_snr": mean_snr_db(carrier, stego),
                 "secret_snr": mean_snr_db(secret, revealed),
@@ -225,6 +250,8 @@ def train_stego(
     distance: str = "euclidean",
     noise_db: float = 60.0,
     noise_at: str = "carrier",
+    adversary_after: int = 0,
+    normalise: bool = False,
     epochs: int = 75,
     batch: int = 16,
     width: float = 1.0,
@@ -241,6 +268,9 @@ def train_stego(
     train = load_audio(data, "train", clips=clips, crop=crop)
     torch.manual_seed(seed)
     encoder, decoder, steganalyzer = Encoder(width), Decoder(width), Steganalyzer(analyzer, width)
+    if normalise:  # unit-scale network inputs (avsec.models.stego)
+        gain = 1.0 / float((train.float() / SCALE).square().mean().sqrt().clamp_min(1e-6))
+        encoder.gain.fill_(gain), decoder.gain.fill_(gain)
     hyper = dict(
         lambdas=[float(v) for v in lambdas],
         lr=lr,
@@ -249,6 +279,7 @@ def train_stego(
         channel=channel,
         noise_db=noise_db,
         noise_at=noise_at,
+        adversary_after=adversary_after,
     )
     settings = TrainSettings(
         epochs,
@@ -263,6 +294,7 @@ def train_stego(
             "width": width,
             "clips": clips,
             "crop": crop,
+            "normalise": normalise,
             "stft": asdict(spec),
             **hyper,
         },

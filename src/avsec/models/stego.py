@@ -19,6 +19,10 @@ All three read and write STFT spectrograms as real/imaginary channels (``avsec.f
   random initialisation of the same shape (RAN).
 
 ``width`` scales every channel count and the FC widths (1 at paper scale; smaller only for the CPU smoke run).
+
+The encoder and decoder multiply their input spectrograms by ``gain`` and divide their output by it (an input
+normalisation the paper does not mention): 1 unless training is asked to ``normalise``, which sets it to 1 / RMS of
+the training clips so the networks see unit-scale signals; it is saved with their weights (a buffer).
 """
 
 from __future__ import annotations
@@ -107,9 +111,10 @@ class Encoder(nn.Module):
             cin = c
         layers.append(nn.Conv2d(cin, 2, 3, padding=1))
         self.layers = nn.Sequential(*layers)
+        self.register_buffer("gain", torch.ones(()))
 
     def forward(self, carrier: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:
-        return self.layers(torch.cat([carrier, secret], dim=1))
+        return self.layers(torch.cat([carrier, secret], dim=1) * self.gain) / self.gain
 
 
 class Decoder(nn.Module):
@@ -124,9 +129,10 @@ class Decoder(nn.Module):
             cin = c
         layers.append(nn.Conv2d(cin, 2, 3, padding=1))
         self.layers = nn.Sequential(*layers)
+        self.register_buffer("gain", torch.ones(()))
 
     def forward(self, stego: torch.Tensor) -> torch.Tensor:
-        return self.layers(stego)
+        return self.layers(stego * self.gain) / self.gain
 
 
 class Steganalyzer(nn.Module):
