@@ -119,6 +119,12 @@ def add_noise(x: torch.Tensor, snr: float, generator: torch.Generator | None = N
     return x + noise * (power / 10 ** (snr / 10)).sqrt()
 
 
+def mean_power(clips: torch.Tensor) -> float:
+    """Mean power per sample of int16 ``clips`` on the [-1, 1) scale (at least 1e-12): the scale of the nmse floor
+    and, as 1 / sqrt, the ``normalise`` gain."""
+    return float((clips.float() / SCALE).square().mean().clamp_min(1e-12))
+
+
 def distance(a: torch.Tensor, b: torch.Tensor, kind: str, power: float = 1.0) -> torch.Tensor:
     """d(a, b) of eqs. (7)–(8), averaged over the batch: per clip, the Euclidean distance, the mean squared error,
     ``nmse``: the squared error over the energy of ``b`` plus a tenth of a typical clip's (``power``: the training
@@ -176,7 +182,7 @@ class StegoTask:
         self.e, self.d, self.s = encoder, decoder, steganalyzer
         self.secrets, self.spec = secrets, spec
         self.lambdas, self.distance, self.adversary_after = [float(v) for v in lambdas], distance, adversary_after
-        self.power = float((secrets.float() / SCALE).square().mean().clamp_min(1e-12))  # the nmse floor's scale
+        self.power = mean_power(secrets)  # the nmse floor's scale
         self.channel, self.noise_db, self.noise_at = channel, noise_db, noise_at
         self.modules = {"encoder": encoder, "decoder": decoder, "steganalyzer": steganalyzer}
         self.optimizers = {
@@ -269,8 +275,9 @@ def train_stego(
     torch.manual_seed(seed)
     encoder, decoder, steganalyzer = Encoder(width), Decoder(width), Steganalyzer(analyzer, width)
     if normalise:  # unit-scale network inputs (avsec.models.stego)
-        gain = 1.0 / float((train.float() / SCALE).square().mean().sqrt().clamp_min(1e-6))
-        encoder.gain.fill_(gain), decoder.gain.fill_(gain)
+        gain = 1.0 / math.sqrt(mean_power(train))
+        encoder.gain.fill_(gain)
+        decoder.gain.fill_(gain)
     hyper = dict(
         lambdas=[float(v) for v in lambdas],
         lr=lr,
