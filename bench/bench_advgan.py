@@ -3,10 +3,10 @@ memory (no dataset): the generator against its baseline, the Alzantot et al. gen
 and the generator's training throughput. Prints the ratio GA seconds per example / generator seconds per example
 last (the paper's: 231.46 s / 0.009 s ≈ 25 700×).
 
-1. Generator inference through ``avsec.advgan.generate`` (the evaluation's path: eval mode, inference_mode, bf16
+1. Generator inference through ``avsec.advgan.core.generate`` (the evaluation's path: eval mode, inference_mode, bf16
    autocast on CUDA, int16 in, float out on the CPU): clips per second batched and ms per clip at batch 1.
-2. The GA (``avsec.attacks.genetic.genetic_attack``, the workflow's settings) for ``--ga-iterations`` generations
-   per clip, towards the class the random victim finds least likely, so it does not stop early. Seconds per
+2. The GA (``avsec.advgan.baselines.genetic.genetic_attack``, the workflow's settings) for ``--ga-iterations``
+   generations per clip, towards the class the random victim finds least likely, so it does not stop early. Seconds per
    generation, the measured seconds per example at that budget, and the projection at ``--ga-budget``
    generations (the paper-scale budget, ``scales.paper.advgan.baselines.iterations``). The paper's 231 s is a
    mean over attacks that stop at success, so the projection is an upper bound on a real victim.
@@ -36,10 +36,10 @@ import numpy as np
 import torch
 from timing import median_seconds, seconds, sync
 
-from avsec.advgan import GeneratorTask, build_victim, generate
-from avsec.attacks.genetic import genetic_attack
+from avsec.advgan.baselines.genetic import genetic_attack
+from avsec.advgan.core import GeneratorTask, build_victim, generate
+from avsec.advgan.nets import Discriminator, Generator
 from avsec.io.audio import normalize
-from avsec.models.advgan import Discriminator, Generator
 from avsec.train import TrainSettings, fit, resolve_device
 from avsec.train.trainer import autocast
 
@@ -110,7 +110,7 @@ def speech_like(n: int, seed: int) -> torch.Tensor:
 
 
 def frozen_victim(name: str, size: str, device: torch.device) -> torch.nn.Module:
-    """A randomly initialised victim as ``avsec.advgan.load_victim`` hands it over: eval mode, frozen weights."""
+    """A randomly initialised victim as ``avsec.advgan.core.load_victim`` hands it over: eval mode, frozen weights."""
     model = build_victim(name, CLASSES, VICTIMS[name][size]).eval()
     for p in model.parameters():
         p.requires_grad_(False)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from timing import seconds
 
-from avsec.data import av_prep
-from avsec.data.av_corpora import lrw_items
-from avsec.data.landmarks import detect
+from avsec.data.av import prep as av_prep
+from avsec.data.av.corpora import lrw_items
+from avsec.data.av.landmarks import detect
 from avsec.data.synth import make_corpus
 from avsec.io.video import read_clip
 

@@ -3,11 +3,11 @@
 from computing the video front-end's 3-D convolution as a 2-D one (``SpatioTemporalConv``) against the same
 recogniser with PyTorch's ``nn.Conv3d`` (the baseline, same weights, same run).
 
-1. Attack iterations per second per clip: one BIM step (``avsec.attacks.av.bim`` with one iteration: forward,
+1. Attack iterations per second per clip: one BIM step (``avsec.avdetect.attacks.bim`` with one iteration: forward,
    input gradient of both modalities, sign step, clipping) on a batch of ``--clips`` clips.
 2. Share of an iteration spent in the recogniser (forward + backward) vs the attack's bookkeeping (sign, step,
    clipping to the ε-ball and the valid range), timed apart.
-3. SyncNet scoring throughput (``avsec.avdetect.sync_scores``: MFCC of the audio, lip and audio embeddings of every
+3. SyncNet scoring throughput (``avsec.avdetect.core.sync_scores``: MFCC of the audio, lip and audio embeddings of every
    5-frame window, distances over ±15 offsets, offset and confidence), clips per second.
 4. The baseline: the same BIM step with the front-end as ``nn.Conv3d``.
 
@@ -26,10 +26,10 @@ import torch.nn.functional as F
 from timing import median_seconds
 from torch import nn
 
-from avsec.attacks.av import _grads, _valid, bim, input_gradients
-from avsec.avdetect import sync_scores
-from avsec.models.av import AVRecogniser, SpatioTemporalConv
-from avsec.models.syncnet import SyncNet
+from avsec.avdetect.attacks import _grads, _valid, bim, input_gradients
+from avsec.avdetect.core import sync_scores
+from avsec.avdetect.nets import AVRecogniser, SpatioTemporalConv
+from avsec.avdetect.syncnet import SyncNet
 from avsec.train import resolve_device
 
 FRAMES, WORDS = 29, 500

@@ -1,7 +1,7 @@
 """Paper 3 (image in speech) speed with randomly initialised networks on synthetic 512×513 RGB images and 1 s
 carriers (no dataset). Prints the ratio (hide + reveal time) / (front-end time) last.
 
-1. Hiding and revealing whole RGB images through ``avsec.imgstego.hide_and_reveal`` (the evaluation's path:
+1. Hiding and revealing whole RGB images through ``avsec.imgstego.core.hide_and_reveal`` (the evaluation's path:
    STFT of three carriers, Hiding block, inverse STFT with the carrier's phase, int16, STFT again, Reveal block,
    both from the spectrogram and from the audio): images per second, at batch 1 as the evaluation runs.
 2. The baseline, measured in the same run: the front-end alone on the same carriers (STFT, inverse STFT with
@@ -27,9 +27,9 @@ import numpy as np
 import torch
 from timing import median_seconds, seconds
 
-from avsec.imgstego import HideTask, Images, Spectrogram, hide_and_reveal, parameter_count
+from avsec.imgstego.core import HideTask, Images, Spectrogram, hide_and_reveal, parameter_count
+from avsec.imgstego.nets import ImageStego
 from avsec.io.shards import shard_writer
-from avsec.models.imgstego import ImageStego
 from avsec.train import TrainSettings, fit, resolve_device
 
 

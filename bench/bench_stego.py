@@ -2,12 +2,12 @@
 32640 samples in memory (no dataset). Prints, last, the ratio GAN hide + reveal time per clip / LSB matching
 embed + extract time per clip (the classic baseline of Table 4, measured in the same run).
 
-1. Hide + reveal through ``avsec.stego.hide`` / ``reveal`` (the evaluation's path: eval mode, inference_mode, bf16
+1. Hide + reveal through ``avsec.stego.core.hide`` / ``reveal`` (the evaluation's path: eval mode, inference_mode, bf16
    autocast on CUDA): clips per second, batched.
 2. Training: ``StegoTask.step`` (encoder, decoder, steganalyzer; 5 STFTs and 2 ISTFTs per step) through
    ``avsec.train.fit`` on in-memory tensors, clips per second.
 3. The STFT/ISTFT share of a training step: the same transforms, forward and backward, on the step's batch, alone.
-4. LSB matching (``avsec.classic_stego``) embed + extract per clip, the baseline.
+4. LSB matching (``avsec.stego.classic``) embed + extract per clip, the baseline.
 
     .venv/bin/python bench/bench_stego.py [--quick] [--device auto|cpu|cuda] [--width 1.0] [--threads N]
 """
@@ -25,9 +25,10 @@ import numpy as np
 import torch
 from timing import median_seconds, seconds
 
-from avsec.classic_stego import lsb_extract, lsb_matching, lsb_positions, message_bits
-from avsec.models.stego import Decoder, Encoder, Steganalyzer
-from avsec.stego import SCALE, StegoTask, hide, reveal, spectrogram
+from avsec.io.audio import INT16_SCALE
+from avsec.stego.classic import lsb_extract, lsb_matching, lsb_positions, message_bits
+from avsec.stego.core import StegoTask, hide, reveal, spectrogram
+from avsec.stego.nets import Decoder, Encoder, Steganalyzer
 from avsec.train import TrainSettings, fit, resolve_device, set_threads
 
 LENGTH = 32640
@@ -59,7 +60,7 @@ def main() -> None:
     n, batch, train_batch, steps = (4, 2, 2, 2) if args.quick else ((256, 32, 16, 20) if cuda else (8, 4, 2, 3))
     spec = spectrogram(**STFT)
     audio = clips(n, 0)
-    carrier = audio.float() / SCALE
+    carrier = audio.float() / INT16_SCALE
     secret = torch.roll(carrier, 1, 0)
     torch.manual_seed(0)
     encoder, decoder = Encoder(width).to(device).eval(), Decoder(width).to(device).eval()
@@ -89,7 +90,7 @@ def main() -> None:
     print(f"training: {train_batch / step:.2f} clips/s ({1e3 * step:.0f} ms per step of {train_batch})")
 
     # 3. the transforms of one step alone (5 STFT + 2 ISTFT, forward and backward)
-    x = (audio[:train_batch].float() / SCALE).to(device)
+    x = (audio[:train_batch].float() / INT16_SCALE).to(device)
 
     def transforms():
         w = x.clone().requires_grad_(True)

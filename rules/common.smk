@@ -3,14 +3,14 @@ import sys
 
 from snakemake.utils import validate
 
-from avsec.config import check_advgan, check_corpora, flags, resolve_scale
-from avsec.config import validate as check_schema
+from avsec.core.config import check_advgan, check_corpora, flags, resolve_scale
+from avsec.core.config import validate as check_schema
 from avsec.data.synth import CORPORA
-from avsec.errors import ConfigError
+from avsec.core.errors import ConfigError
 
-from avsec.stego_config import BASELINES as STEGO_BASELINES
-from avsec.stego_config import METHODS as STEGO_METHODS
-from avsec.stego_config import check_stego
+from avsec.stego.names import BASELINES as STEGO_BASELINES
+from avsec.stego.names import METHODS as STEGO_METHODS
+from avsec.stego.names import check_stego
 
 import re
 

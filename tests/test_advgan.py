@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from avsec import advgan
-from avsec.errors import ConfigError, InputError
+from avsec.advgan import core as advgan
+from avsec.core.errors import ConfigError, InputError
 from avsec.io.shards import shard_writer
 
 LABELS = ["low", "mid", "high"]

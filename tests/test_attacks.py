@@ -8,9 +8,9 @@ import math
 import pytest
 import torch
 
-from avsec.attacks import METHODS, AttackResult, genetic_attack, pso_attack, run_baseline
-from avsec.attacks.common import DEFAULT_EPS
-from avsec.errors import ConfigError
+from avsec.advgan.baselines import METHODS, AttackResult, genetic_attack, pso_attack, run_baseline
+from avsec.advgan.baselines.common import DEFAULT_EPS
+from avsec.core.errors import ConfigError
 
 L = 1024
 CLASSES = 4

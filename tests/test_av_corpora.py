@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from avsec.data.av_corpora import (
+from avsec.core.errors import ConfigError, InputError
+from avsec.data.av.audio import av_features
+from avsec.data.av.corpora import (
     FRAMES,
     AVItem,
     grid_items,
@@ -25,8 +27,8 @@ from avsec.data.av_corpora import (
 from avsec.data.synth import make_corpus
 from avsec.data.synth.grid import ENCODING as GRID_ENCODING
 from avsec.data.synth.grid import sentence_id
-from avsec.errors import ConfigError, InputError
-from avsec.features.audio import av_features, log_spectrogram, mfcc
+from avsec.dsp.mfcc import mfcc
+from avsec.dsp.stft import log_spectrogram
 from avsec.io.audio import read_audio, resample
 from avsec.io.video import probe, read_clip, read_video, read_video_audio, write_video
 

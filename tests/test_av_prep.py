@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from avsec.data import av_prep
-from avsec.data.landmarks.precomputed import LANDMARK_DIRS, landmark_path, read_landmarks
-from avsec.data.mouth import apply_transform
+from avsec.data.av import prep as av_prep
+from avsec.data.av.landmarks.precomputed import LANDMARK_DIRS, landmark_path, read_landmarks
+from avsec.data.av.mouth import apply_transform
 from avsec.data.synth import make_corpus
 from avsec.io.shards import ShardedArray, read_tsv
 

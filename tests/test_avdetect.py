@@ -14,14 +14,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from avsec import avdetect
-from avsec.attacks.av import bim, bim_iterations, cw_ctc, distortion, fgsm
-from avsec.errors import ConfigError, InputError
+from avsec.avdetect import core as avdetect
+from avsec.avdetect.attacks import bim, bim_iterations, cw_ctc, distortion, fgsm
+from avsec.avdetect.nets import AVRecogniser, encode_text
+from avsec.avdetect.report import write_report
+from avsec.core.errors import ConfigError, InputError
 from avsec.io.shards import shard_writer
 from avsec.metrics.detection import auc, average_f1, best_threshold
 from avsec.metrics.text import wer
-from avsec.models.av import AVRecogniser, encode_text
-from avsec.report.avdetect import write_report
 from avsec.train import Interrupted, load_checkpoint
 
 FRAMES = 9
@@ -46,7 +46,7 @@ def clip(rng, k: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def av(tmp_path_factory):
     """results/av/<corpus>-like shards of tone "words" (label = word) in three splits; one test clip has no audio."""
-    from avsec.features.audio import mfcc
+    from avsec.dsp.mfcc import mfcc
 
     root = tmp_path_factory.mktemp("av")
     rng = np.random.default_rng(0)

@@ -7,8 +7,8 @@ import subprocess
 import pytest
 import yaml
 
-from avsec.config import check_corpora, flags, load_config, parse_flags, resolve_scale, validate
-from avsec.errors import ConfigError
+from avsec.core.config import check_corpora, flags, load_config, parse_flags, resolve_scale, validate
+from avsec.core.errors import ConfigError
 from conftest import REPO, copy_workflow, tool
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"

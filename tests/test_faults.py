@@ -368,7 +368,7 @@ def edit_payload(edit: Callable[[dict], None]) -> Callable[[Path, Path], None]:
 
 def wider_generator(payload: dict) -> None:
     """The weights of a width-0.5 generator in a checkpoint that says width 0.25."""
-    from avsec.models.advgan import Generator
+    from avsec.advgan.nets import Generator
 
     payload["modules"]["generator"] = Generator(0.5).state_dict()
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from avsec import imgstego
-from avsec.errors import ConfigError, InputError
+from avsec.core.errors import ConfigError, InputError
+from avsec.imgstego import core as imgstego
 from avsec.io.shards import shard_writer
 from avsec.train import Interrupted, load_checkpoint
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from avsec.errors import InputError
+from avsec.core.errors import InputError
 from avsec.io.audio import write_audio
 from avsec.report import imgstego as report
 

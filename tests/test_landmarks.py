@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from avsec.data.landmarks import BACKENDS, detect, fan, opencv
-from avsec.data.landmarks.precomputed import LANDMARK_DIRS, landmark_path, read_landmarks
+from avsec.core.errors import ConfigError, InputError
+from avsec.data.av.landmarks import BACKENDS, detect, fan, opencv
+from avsec.data.av.landmarks.precomputed import LANDMARK_DIRS, landmark_path, read_landmarks
 from avsec.data.synth import make_corpus
-from avsec.errors import ConfigError, InputError
 from avsec.io.video import read_video
 
 MOUTH = slice(48, 68)

@@ -8,8 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from avsec.errors import InputError
-from avsec.models.av import (
+from avsec.avdetect.nets import (
     AudioStream,
     AVRecogniser,
     BasicBlock,
@@ -18,7 +17,8 @@ from avsec.models.av import (
     encode_text,
     greedy_decode,
 )
-from avsec.models.syncnet import SyncNet, load_published, offset_confidence, sync_distances
+from avsec.avdetect.syncnet import SyncNet, load_published, offset_confidence, sync_distances
+from avsec.core.errors import InputError
 
 # torchvision's resnet18 has 11,689,512 parameters: minus conv1 (64·3·7·7 = 9,408), bn1 (128) and fc (512·1000 +
 # 1000 = 513,000) its four stages hold 11,166,976; ours take the front-end's 64 channels, so they must match.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from avsec.imgstego import parameter_count
-from avsec.models.imgstego import Enhancer, GatedConv2d, HidingBlock, ImageStego, ResidualCoder, RevealBlock
+from avsec.imgstego.core import parameter_count
+from avsec.imgstego.nets import Enhancer, GatedConv2d, HidingBlock, ImageStego, ResidualCoder, RevealBlock
 
 
 def test_gated_convolution_is_conv_times_sigmoid_gate():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from avsec.models.stego import (
+from avsec.stego.nets import (
     K3,
     K5,
     Convblock,

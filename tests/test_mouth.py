@@ -9,7 +9,7 @@ import pytest
 from skimage.transform import SimilarityTransform
 
 from avsec.data import mouth
-from avsec.data.mouth import (
+from avsec.data.av.mouth import (
     STABLE_POINTS,
     align_transforms,
     apply_transform,

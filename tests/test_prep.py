@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
+from avsec.core.errors import ConfigError, InputError
 from avsec.data.corpora import gtzan_items, librispeech_items, speech_commands_items, timit_items, voc_items
 from avsec.data.prep import (
     _split_counts,
@@ -19,7 +20,6 @@ from avsec.data.prep import (
     prep_timit,
     prep_voc,
 )
-from avsec.errors import ConfigError, InputError
 from avsec.io.audio import write_audio
 from avsec.io.shards import ShardedArray, read_tsv
 
@@ -394,7 +394,7 @@ def test_speech_commands_listing(speech_commands: Path, tmp_path: Path) -> None:
 
 def test_preparers_take_the_workflow_flags(speech_commands: Path, tmp_path: Path) -> None:
     """prepare_corpus.py passes --seed to every preparer, and a one-item list flag arrives as a string."""
-    from avsec.config import parse_flags
+    from avsec.core.config import parse_flags
     from avsec.data.prep import PREPARERS
 
     assert sorted(PREPARERS) == ["gtzan", "librispeech", "speech_commands", "timit", "voc"]
@@ -455,7 +455,8 @@ def test_voc_images_rejects_and_count(voc: Path, tmp_path: Path) -> None:
 def test_stft_features_paper1_and_paper3(timit: Path, tmp_path: Path) -> None:
     import torch
 
-    from avsec.features import extract_stft, from_channels, istft, stft
+    from avsec.data.features import extract_stft
+    from avsec.dsp.stft import from_channels, istft, stft
     from avsec.io.shards import shard_writer
 
     with shard_writer(tmp_path / "audio") as writer:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from avsec.errors import InputError
+from avsec.advgan.report import PAPER, cell_matrix, pick_example, write_report
+from avsec.core.errors import InputError
 from avsec.io.audio import write_audio
-from avsec.report.advgan import PAPER, cell_matrix, pick_example, write_report
 from avsec.report.tables import heatmap, markdown_table
 
 WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]

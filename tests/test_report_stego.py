@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from avsec import stego
-from avsec.errors import InputError
+from avsec.core.errors import InputError
 from avsec.io.audio import write_audio
-from avsec.report.stego import PAPER, mixing_reference
+from avsec.stego import core as stego
+from avsec.stego.report import PAPER, mixing_reference
 
 ROW = {"carrier_mse": 0.001, "secret_mse": 0.002, "carrier_snr_db": 5.0, "secret_snr_db": 1.5}
 

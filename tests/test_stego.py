@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from avsec import stego
-from avsec.errors import ConfigError, InputError
-from avsec.io.audio import write_audio
+from avsec.core.errors import ConfigError, InputError
+from avsec.io.audio import INT16_SCALE, write_audio
 from avsec.io.shards import shard_writer
-from avsec.stego_config import check_stego, parse_run
+from avsec.stego import core as stego
+from avsec.stego.names import check_stego, parse_run
 from avsec.train import Interrupted, load_checkpoint
 
 STFT = dict(n_fft=510, hop=128, win_length=510)
@@ -52,7 +52,7 @@ def test_training_writes_a_checkpoint_through_the_shared_trainer(data, model):
     assert (ckpt["run"], ckpt["analyzer"], ckpt["channel"]) == ("hpf_an", "hpf", "an")
     assert set(ckpt["modules"]) == {"encoder", "decoder", "steganalyzer"}
     assert not path.with_name("model.pt.resume").exists()
-    rms = float((stego.load_audio(data, "train").float() / stego.SCALE).square().mean().sqrt())
+    rms = float((stego.load_audio(data, "train").float() / INT16_SCALE).square().mean().sqrt())
     assert float(ckpt["modules"]["decoder"]["gain"]) == pytest.approx(1 / rms, rel=1e-5)
     encoder, decoder, spec, _ = stego.load_stego(path)
     assert not encoder.training and spec.n_fft == 510 and spec.hop == 128

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from avsec.classic_stego import (
+from avsec.core.errors import ConfigError
+from avsec.stego.classic import (
     echo_capacity,
     echo_extract,
     echo_hiding,
@@ -15,8 +16,7 @@ from avsec.classic_stego import (
     lsb_positions,
     message_bits,
 )
-from avsec.errors import ConfigError
-from avsec.steganalysis import cooccurrence, residual, rich_features, rich_model_accuracy
+from avsec.stego.rich_model import cooccurrence, residual, rich_features, rich_model_accuracy
 
 ECHO = dict(segment=1024, delays=(48, 64), amplitude=0.5)
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from avsec.data.landmarks.precomputed import read_landmarks
+from avsec.core.errors import InputError
+from avsec.data.av.landmarks.precomputed import read_landmarks
 from avsec.data.synth import make_corpus
 from avsec.data.synth.grid import ADVERBS, COLOURS, COMMANDS, DIGITS, LETTERS, PREPOSITIONS, sentence_id
-from avsec.errors import InputError
 from avsec.io.audio import read_audio
 from avsec.io.video import probe, read_video, read_video_audio, write_video
 
@@ -262,7 +262,7 @@ def test_corrupt_or_missing_video_raises_input_error(tmp_path, lrw):
 
 def test_grid_slow_voices_still_fit_the_three_seconds(tmp_path):
     """Regression: a voice too slow for 3 s once left no room for the sentence (seed 3 crashed)."""
-    from avsec.data.av_corpora import read_grid_align
+    from avsec.data.av.corpora import read_grid_align
 
     make_corpus("grid", tmp_path / "g", seed=3, sizes={"speakers": 3, "sentences_per_speaker": 3})
     for align in (tmp_path / "g").glob("s*/align/*.align"):

@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 import pytest
 
-from avsec.data.landmarks.precomputed import LANDMARK_DIRS, landmark_path, read_landmarks, write_landmarks
+from avsec.core.errors import InputError
+from avsec.data.av.landmarks.precomputed import LANDMARK_DIRS, landmark_path, read_landmarks, write_landmarks
 from avsec.data.synth import make_corpus
 from avsec.data.synth.face import MIRROR_68, TalkingFace, random_look
-from avsec.errors import InputError
 from avsec.io.video import read_video, read_video_audio
 
 GRID_SIZES = {"speakers": 2, "sentences_per_speaker": 2}

@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avsec.errors import AvsecError, InputError
-from avsec.models.advgan import Discriminator, Generator
+from avsec.advgan.nets import Discriminator, Generator
+from avsec.core.errors import AvsecError, InputError
 from avsec.train import Interrupted, TrainSettings, fit, load_checkpoint, load_state, save_checkpoint
 from avsec.train.trainer import autocast, epoch_order
 from conftest import REPO
@@ -186,7 +186,7 @@ SCRIPT = """
 import os, signal, sys
 import torch
 sys.path.insert(0, {tests!r})
-from avsec.cli import run
+from avsec.core.cli import run
 from avsec.train import fit, save_checkpoint
 from test_trainer import Regression, data, outcome, settings
 
@@ -399,13 +399,13 @@ def test_autocast_is_a_no_op_on_cpu():
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_bf16_step_on_cuda(tmp_path):
-    from avsec.models.mfcc import MFCC
+    from avsec.dsp.mfcc import MFCC
 
-    seen = []
+    seen, mfcc = [], MFCC(hop=512, win_length=512, n_fft=2048, n_mels=32, n_mfcc=32).cuda()  # paper 2's
 
     class Probe(Regression):
         def step(self, batch, epoch):
-            seen.append((self.model(batch[0]).dtype, MFCC().cuda()(torch.randn(2, 16384, device="cuda")).dtype))
+            seen.append((self.model(batch[0]).dtype, mfcc(torch.randn(2, 16384, device="cuda")).dtype))
             return super().step(batch, epoch)
 
     task = Probe()

@@ -3,9 +3,9 @@ score the benign and adversarial clips by SyncNet confidence (rule attack_av).""
 
 import argparse
 
-from avsec.avdetect import attack_corpus
-from avsec.cli import run
-from avsec.config import parse_flags
+from avsec.avdetect.core import attack_corpus
+from avsec.core.cli import run
+from avsec.core.config import parse_flags
 from avsec.train import set_threads
 
 

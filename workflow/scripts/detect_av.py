@@ -3,8 +3,8 @@ on validation (rule detect_av)."""
 
 import argparse
 
-from avsec.avdetect import detect
-from avsec.cli import run
+from avsec.avdetect.core import detect
+from avsec.core.cli import run
 
 
 def main() -> None:

@@ -2,9 +2,9 @@
 
 import argparse
 
-from avsec.advgan import evaluate_generator
-from avsec.cli import run
-from avsec.config import parse_flags
+from avsec.advgan.core import evaluate_generator
+from avsec.core.cli import run
+from avsec.core.config import parse_flags
 from avsec.train import set_threads
 
 

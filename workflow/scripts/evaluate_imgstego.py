@@ -3,9 +3,9 @@ examples (images, spectrograms, WAV)."""
 
 import argparse
 
-from avsec.cli import run
-from avsec.config import parse_flags
-from avsec.imgstego import evaluate
+from avsec.core.cli import run
+from avsec.core.config import parse_flags
+from avsec.imgstego.core import evaluate
 from avsec.train import set_threads
 
 

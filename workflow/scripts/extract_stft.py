@@ -2,9 +2,9 @@
 
 import argparse
 
-from avsec.cli import run
-from avsec.config import parse_flags
-from avsec.features.stft import extract_stft
+from avsec.core.cli import run
+from avsec.core.config import parse_flags
+from avsec.data.features import extract_stft
 
 
 def main() -> None:

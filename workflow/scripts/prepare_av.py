@@ -8,9 +8,9 @@ prepare_av.py audio --corpus C --root R --landmarks DIR --out DIR [settings]    
 
 import sys
 
-from avsec.cli import run
-from avsec.config import parse_flags
-from avsec.data import av_prep
+from avsec.core.cli import run
+from avsec.core.config import parse_flags
+from avsec.data.av import prep as av_prep
 
 STEPS = {
     "landmarks": av_prep.detect_corpus_landmarks,

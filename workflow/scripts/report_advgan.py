@@ -5,9 +5,9 @@
 
 import argparse
 
-from avsec.advgan import write_report
-from avsec.cli import run
-from avsec.config import parse_flags
+from avsec.advgan.core import write_report
+from avsec.core.cli import run
+from avsec.core.config import parse_flags
 
 
 def main() -> None:

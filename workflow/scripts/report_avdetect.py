@@ -2,8 +2,8 @@
 
 import argparse
 
-from avsec.cli import run
-from avsec.report.avdetect import write_report
+from avsec.avdetect.report import write_report
+from avsec.core.cli import run
 
 
 def main() -> None:

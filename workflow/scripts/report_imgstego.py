@@ -3,8 +3,8 @@
 
 import argparse
 
-from avsec.cli import run
-from avsec.report.imgstego import write_report
+from avsec.core.cli import run
+from avsec.imgstego.report import write_report
 
 
 def main() -> None:

@@ -2,8 +2,8 @@
 
 import argparse
 
-from avsec.cli import run
-from avsec.config import parse_flags
+from avsec.core.cli import run
+from avsec.core.config import parse_flags
 from avsec.data.synth import CORPORA, make_corpus
 
 

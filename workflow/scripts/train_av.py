@@ -3,9 +3,9 @@
 
 import argparse
 
-from avsec.avdetect import train_recogniser
-from avsec.cli import run
-from avsec.config import parse_flags
+from avsec.avdetect.core import train_recogniser
+from avsec.core.cli import run
+from avsec.core.config import parse_flags
 from avsec.train import set_threads
 
 

@@ -2,9 +2,9 @@
 
 import argparse
 
-from avsec.cli import run
-from avsec.config import parse_flags
-from avsec.imgstego import train_model
+from avsec.core.cli import run
+from avsec.core.config import parse_flags
+from avsec.imgstego.core import train_model
 from avsec.train import set_threads
 
 

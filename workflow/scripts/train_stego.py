@@ -2,9 +2,9 @@
 
 import argparse
 
-from avsec.cli import run
-from avsec.config import parse_flags
-from avsec.stego import train_stego
+from avsec.core.cli import run
+from avsec.core.config import parse_flags
+from avsec.stego.core import train_stego
 from avsec.train import set_threads
 
 

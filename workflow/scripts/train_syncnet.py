@@ -4,9 +4,9 @@ train_syncnet)."""
 
 import argparse
 
-from avsec.avdetect import train_syncnet
-from avsec.cli import run
-from avsec.config import parse_flags
+from avsec.avdetect.core import train_syncnet
+from avsec.core.cli import run
+from avsec.core.config import parse_flags
 from avsec.train import set_threads
 
 

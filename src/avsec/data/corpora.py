@@ -3,7 +3,7 @@
 Every reader takes the corpus root as the user has it (the directory holding the layout, or one or two levels
 above it, e.g. ``TIMIT/`` or its parent, ``VOCdevkit/`` or its parent) and returns :class:`Item` s sorted by
 their source path, so listings are deterministic. A missing root, a missing list file or a corpus without a
-single matching item raises :class:`~avsec.errors.InputError` naming the path. Files that do not belong to
+single matching item raises :class:`~avsec.core.errors.InputError` naming the path. Files that do not belong to
 the layout (transcripts, phone alignments, READMEs) are not items.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from avsec.errors import ConfigError, InputError
+from avsec.core.errors import ConfigError, InputError
 from avsec.io.shards import list_files
 
 

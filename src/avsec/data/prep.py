@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from avsec.core.errors import ConfigError, InputError
 from avsec.data.corpora import (
     Item,
     gtzan_items,
@@ -31,7 +32,6 @@ from avsec.data.corpora import (
     timit_items,
     voc_items,
 )
-from avsec.errors import ConfigError, InputError
 from avsec.io.audio import read_audio, resample
 from avsec.io.shards import ShardWriter, shard_writer
 

@@ -1,7 +1,7 @@
 """The one audio I/O module: read and write audio files, resample, scale.
 
 soundfile (libsndfile) reads NIST SPHERE, FLAC, WAV and AU; containers it cannot read (MP4, MPG) go through
-the ffmpeg binary in :mod:`avsec.io.video`. Every failure is an :class:`~avsec.errors.InputError` naming the file.
+the ffmpeg binary in :mod:`avsec.io.video`. Every failure is an :class:`~avsec.core.errors.InputError` naming the file.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import firwin, resample_poly
 
-from avsec.errors import InputError
+from avsec.core.errors import InputError
 from avsec.io.atomic import atomic_path
 from avsec.io.shards import valid_utf8
 
 # soundfile format names by file suffix for writing
+INT16_SCALE = 32768.0  # int16 samples ÷ this = [-1, 1) floats: the one scale every paper and metric uses
 _FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".au": ("AU", "PCM_16")}
 
 
@@ -108,7 +109,7 @@ def _declared_frames(path: str | Path, fmt: str) -> int | None:
 
 def to_int16(x: np.ndarray) -> np.ndarray:
     """Float samples in [-1, 1) to int16, clipped."""
-    return np.clip(np.round(np.asarray(x, dtype=np.float64) * 32768.0), -32768, 32767).astype(np.int16)
+    return np.clip(np.round(np.asarray(x, dtype=np.float64) * INT16_SCALE), -32768, 32767).astype(np.int16)
 
 
 def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Frames are RGB ``uint8`` arrays of shape (T, H, W, 3); audio is ``int16`` samples, (N,) mono or (N, C).
 Writes are atomic and deterministic (bit-exact flags, one encoder thread, no creation time or encoder tag),
-so the same input gives byte-identical files. Every failure is an :class:`~avsec.errors.InputError` naming
+so the same input gives byte-identical files. Every failure is an :class:`~avsec.core.errors.InputError` naming
 the file.
 """
 
@@ -16,7 +16,7 @@ import ffmpeg
 import numpy as np
 import soundfile as sf
 
-from avsec.errors import InputError
+from avsec.core.errors import InputError
 from avsec.io.atomic import atomic_path
 
 _QUIET = ("-hide_banner", "-nostdin", "-loglevel", "error")

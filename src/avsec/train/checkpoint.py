@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from avsec.errors import AvsecError, InputError
+from avsec.core.errors import AvsecError, InputError
 from avsec.io.atomic import atomic_path
 
 

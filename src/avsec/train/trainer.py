@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from avsec.errors import AvsecError
+from avsec.core.errors import AvsecError
 from avsec.train.checkpoint import load_checkpoint, save_checkpoint
 
 SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)

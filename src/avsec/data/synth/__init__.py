@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from pathlib import Path
 
-from avsec.errors import ConfigError
+from avsec.core.errors import ConfigError
 from avsec.io.atomic import atomic_path
 
 CORPORA = ("timit", "librispeech", "gtzan", "speech_commands", "grid", "lrw", "voc")

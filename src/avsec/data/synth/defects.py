@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avsec.data.landmarks.precomputed import write_landmarks
+from avsec.data.av.landmarks.precomputed import write_landmarks
 from avsec.io.video import read_clip, write_video
 
 

@@ -8,7 +8,7 @@ Layout (as the GRID distribution unpacks)::
     audio_25k/s<N>/<id>.wav         the same speech, 25 kHz 16-bit mono
     GRID_landmarks/s<N>/video/mpg_6000/<id>.npz
                                     the face's true 68-point landmarks in every frame (not part of GRID: the
-                                    precomputed-landmarks format of :mod:`avsec.data.landmarks.precomputed`)
+                                    precomputed-landmarks format of :mod:`avsec.data.av.landmarks.precomputed`)
 
 Sentences follow the GRID grammar ``command colour preposition letter digit adverb`` and ids are the real
 six-character code of the words' first characters with the digit as a number (``bin blue at f two now`` is
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
-from avsec.data.landmarks.precomputed import LANDMARK_DIRS, landmark_path, write_landmarks
+from avsec.data.av.landmarks.precomputed import LANDMARK_DIRS, landmark_path, write_landmarks
 from avsec.data.synth.defects import corrupt, remove_face
 from avsec.data.synth.face import TalkingFace, mouth_openings, random_look
 from avsec.data.synth.speech import Voice, add_noise, random_voice, speak, trim_silence

@@ -6,7 +6,7 @@ Layout::
     lipread_mp4/<WORD>/{train,val,test}/<WORD>_<NNNNN>.txt   metadata; line 5 "Duration: 0.27 seconds"
     LRW_landmarks/<WORD>/{train,val,test}/<WORD>_<NNNNN>.npz the face's true 68-point landmarks in every frame,
                                                              where the community LRW landmarks go (the format of
-                                                             :mod:`avsec.data.landmarks.precomputed`)
+                                                             :mod:`avsec.data.av.landmarks.precomputed`)
 
 Numbering restarts at 00001 in every split, as in LRW. Each clip is 1.16 s of a sentence cut around the target
 word: context words before and after it, the target word's centre at the clip's centre, and the .txt gives
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from avsec.data.av.landmarks.precomputed import LANDMARK_DIRS, landmark_path, write_landmarks
 from avsec.data.corpora import names as name_list
-from avsec.data.landmarks.precomputed import LANDMARK_DIRS, landmark_path, write_landmarks
 from avsec.data.synth.defects import corrupt, remove_face, strip_audio
 from avsec.data.synth.face import Look, TalkingFace, mouth_openings, random_look
 from avsec.data.synth.grid import speak_word

@@ -1,0 +1,314 @@
+"""The report of paper 4 (detecting adversarial attacks on audiovisual speech recognition): Tables 1-4 with the
+paper's numbers beside ours, Figure 1(d) (synchronisation confidence of benign vs adversarial clips), ROC
+curves, the recognisers' and SyncNets' own scores, and a few adversarial example videos.
+
+Inputs are what rules/avdetect.smk writes under ``results/avdetect``: ``<corpus>/recogniser.json``,
+``<corpus>/syncnet.json``, ``<corpus>/detection.json`` and ``<corpus>/attacks/<method>/examples/``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avsec.core.errors import InputError
+from avsec.io.atomic import atomic_path
+from avsec.report.tables import markdown_table, new_figure, save_figure
+
+CORPORA = ("lrw", "grid")
+# The paper's numbers (Ma, Petridis & Pantic, ICASSP 2020). Table 1: (method, ε_A, ε_V) → top-1 accuracy, L2^V,
+# L∞^A (dB), AUC, F1. Tables 2 and 3: (ε_A, ε_V) → success rate, L2^V, L∞^V, L∞^A (dB), AUC, F1.
+# Table 4 (ε_A = 512, ε_V = 4, partially targeted): target → the same columns.
+PAPER: dict[str, Any] = {
+    "lrw_benign_accuracy": 0.9720,
+    "table1": {
+        ("fgsm", 1024, 16): (0.1040, 3.46, -19.26, 0.99, 0.95),
+        ("fgsm", 512, 16): (0.2187, 3.46, -25.28, 0.96, 0.89),
+        ("fgsm", 256, 16): (0.3280, 3.46, -31.30, 0.90, 0.82),
+        ("fgsm", 1024, 8): (0.1240, 1.73, -19.26, 0.98, 0.94),
+        ("fgsm", 512, 8): (0.2440, 1.73, -25.28, 0.94, 0.86),
+        ("fgsm", 256, 8): (0.3473, 1.73, -31.30, 0.86, 0.78),
+        ("fgsm", 1024, 4): (0.1520, 0.87, -19.26, 0.98, 0.93),
+        ("fgsm", 512, 4): (0.2753, 0.87, -25.28, 0.93, 0.85),
+        ("fgsm", 256, 4): (0.3827, 0.87, -31.30, 0.83, 0.76),
+        ("bim", 1024, 16): (0.0000, 1.66, -19.26, 0.90, 0.82),
+        ("bim", 512, 16): (0.0000, 1.66, -25.28, 0.89, 0.81),
+        ("bim", 256, 16): (0.0000, 1.70, -31.30, 0.84, 0.76),
+        ("bim", 1024, 8): (0.0000, 1.07, -23.34, 0.85, 0.77),
+        ("bim", 512, 8): (0.0000, 1.07, -25.28, 0.85, 0.77),
+        ("bim", 256, 8): (0.0000, 1.08, -31.30, 0.81, 0.74),
+        ("bim", 1024, 4): (0.0007, 0.67, -29.36, 0.78, 0.72),
+        ("bim", 512, 4): (0.0007, 0.67, -29.36, 0.78, 0.72),
+        ("bim", 256, 4): (0.0007, 0.67, -31.30, 0.77, 0.71),
+    },
+    "table2": {
+        (1024, 8): (1.00, 3.14, 0.019, -43.34, 0.84, 0.75),
+        (512, 8): (0.94, 3.38, 0.021, -43.93, 0.84, 0.75),
+        (256, 8): (0.67, 3.63, 0.022, -46.77, 0.83, 0.75),
+        (1024, 4): (0.99, 1.54, 0.010, -40.14, 0.79, 0.71),
+        (512, 4): (0.78, 0.82, 0.010, -41.14, 0.78, 0.71),
+        (256, 4): (0.42, 1.98, 0.012, -45.63, 0.74, 0.68),
+    },
+    "table3": {
+        (1024, 8): (0.77, 3.26, 0.020, -35.22, 0.90, 0.82),
+        (512, 8): (0.36, 3.88, 0.024, -39.29, 0.89, 0.81),
+        (256, 8): (0.08, 4.15, 0.026, -43.37, 0.87, 0.81),
+        (1024, 4): (0.66, 1.73, 0.011, -34.12, 0.87, 0.78),
+        (512, 4): (0.19, 2.13, 0.013, -38.08, 0.84, 0.77),
+        (256, 4): (0.02, 2.17, 0.013, -43.85, 0.83, 0.77),
+    },
+    "table4": {
+        "bbaazp": (0.81, 1.842, 0.011, -41.56, 0.78, 0.71),
+        "bwbonn": (0.70, 1.877, 0.012, -40.71, 0.79, 0.72),
+        "lgwysa": (0.62, 1.956, 0.012, -40.48, 0.80, 0.72),
+        "lraces": (0.78, 1.795, 0.011, -41.38, 0.77, 0.70),
+        "pbapoa": (0.91, 1.821, 0.011, -41.51, 0.78, 0.71),
+        "prbaos": (0.81, 1.734, 0.011, -41.55, 0.77, 0.72),
+        "prbzts": (0.87, 1.673, 0.010, -41.87, 0.77, 0.70),
+        "sgifoa": (0.72, 1.791, 0.011, -40.97, 0.79, 0.71),
+        "srixfn": (0.76, 1.824, 0.011, -40.12, 0.80, 0.70),
+        "swipfn": (0.83, 1.700, 0.011, -41.22, 0.78, 0.71),
+    },
+    "table4_setting": (512, 4),
+}
+GRID_COLUMNS = ("success", "l2_video", "linf_video", "linf_audio_db", "auc", "f1")
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{100 * value:.2f}%"
+
+
+def _pair(ours, paper, fmt: str = "{:.2f}") -> str:
+    """``ours (paper)`` in one cell."""
+    mine = "–" if ours is None or (isinstance(ours, float) and np.isnan(ours)) else fmt.format(ours)
+    theirs = "–" if paper is None else fmt.format(paper)
+    return f"{mine} ({theirs})"
+
+
+def _pct_pair(ours, paper) -> str:
+    return f"{_pct(ours)} ({_pct(paper)})"
+
+
+def table1(rows: list[dict]) -> str:
+    """LRW, FGSM and BIM: top-1 accuracy, L2^V, L∞^A (dB), AUC, F1 per (ε_A, ε_V); paper's in parentheses."""
+    body = []
+    for method in ("fgsm", "bim"):
+        for row in (r for r in rows if r["method"] == method):
+            paper = PAPER["table1"].get((method, row["eps_audio"], row["eps_video"]), (None,) * 5)
+            body.append([
+                f"{method.upper()} (ε_A={row['eps_audio']}, ε_V={row['eps_video']})",
+                _pct_pair(row["accuracy"], paper[0]),
+                _pair(row["l2_video"], paper[1]),
+                _pair(row["linf_audio_db"], paper[2]),
+                _pair(row["auc"], paper[3]),
+                _pair(row["f1"], paper[4]),
+            ])  # fmt: skip
+    return markdown_table(["Attack (configuration)", "Top-1 acc.", "L2^V", "L∞^A (dB)", "AUC", "F1"], body)
+
+
+def grid_average(rows: list[dict], goal: str) -> dict[tuple[int, int], dict]:
+    """C&W rows of one goal averaged over the target sentences, per (ε_A, ε_V)."""
+    groups: dict[tuple[int, int], list[dict]] = {}
+    for row in rows:
+        if row["method"] == "cw" and row["goal"] == goal:
+            groups.setdefault((row["eps_audio"], row["eps_video"]), []).append(row)
+    out = {}
+    for key, members in groups.items():
+        out[key] = {
+            c: _nanmean([m[c] for m in members]) for c in GRID_COLUMNS
+        } | {"targets": len(members)}  # fmt: skip
+    return out
+
+
+def _nanmean(values) -> float | None:
+    kept = [v for v in values if v is not None and not np.isnan(v)]
+    return float(np.mean(kept)) if kept else None
+
+
+def grid_table(rows: list[dict], goal: str) -> str:
+    """Tables 2 (partial) and 3 (full): per (ε_A, ε_V), averaged over the targets; paper's in parentheses."""
+    paper_table = PAPER["table2" if goal == "partial" else "table3"]
+    body = []
+    for (eps_a, eps_v), mean in sorted(grid_average(rows, goal).items(), key=lambda kv: (-kv[0][1], -kv[0][0])):
+        paper = paper_table.get((eps_a, eps_v), (None,) * 6)
+        body.append([
+            eps_a, eps_v, mean["targets"], _pct_pair(mean["success"], paper[0]), _pair(mean["l2_video"], paper[1]),
+            _pair(mean["linf_video"], paper[2], "{:.3f}"), _pair(mean["linf_audio_db"], paper[3]),
+            _pair(mean["auc"], paper[4]), _pair(mean["f1"], paper[5]),
+        ])  # fmt: skip
+    header = ["ε_A", "ε_V", "targets", "Success rate", "L2^V", "L∞^V", "L∞^A (dB)", "AUC", "F1"]
+    return markdown_table(header, body)
+
+
+def table4_setting(rows: list[dict]) -> tuple[int, int] | None:
+    """The paper's (512, 4) when we ran it, else our first C&W setting."""
+    settings = [(r["eps_audio"], r["eps_video"]) for r in rows if r["method"] == "cw"]
+    if not settings:
+        return None
+    return PAPER["table4_setting"] if PAPER["table4_setting"] in settings else settings[0]
+
+
+def table4(rows: list[dict]) -> str:
+    """Partially targeted C&W per target sentence at one (ε_A, ε_V)."""
+    setting = table4_setting(rows)
+    body = []
+    for row in rows:
+        if row["method"] != "cw" or row["goal"] != "partial" or (row["eps_audio"], row["eps_video"]) != setting:
+            continue
+        short = "".join(w[0] for w in row["target"].split())
+        paper = PAPER["table4"].get(short, (None,) * 6) if setting == PAPER["table4_setting"] else (None,) * 6
+        body.append([
+            f"{short} ({row['target']})", _pct_pair(row["success"], paper[0]),
+            _pair(row["l2_video"], paper[1], "{:.3f}"),
+            _pair(row["linf_video"], paper[2], "{:.3f}"), _pair(row["linf_audio_db"], paper[3]),
+            _pair(row["auc"], paper[4]), _pair(row["f1"], paper[5]),
+        ])  # fmt: skip
+    header = ["Target phrase", "Success rate", "L2^V", "L∞^V", "L∞^A (dB)", "AUC", "F1"]
+    return markdown_table(header, body)
+
+
+def confidence_histogram(path: Path, benign: list[float], adversarial: list[float], title: str) -> None:
+    """Figure 1(d): confidence distributions of benign and adversarial clips."""
+    fig = new_figure(5, 3.2)
+    ax = fig.add_subplot()
+    values = np.concatenate([benign, adversarial]) if benign or adversarial else np.zeros(1)
+    bins = np.linspace(float(values.min()), float(values.max()) + 1e-6, 21)
+    ax.hist(benign, bins=bins, alpha=0.6, label="benign", color="tab:blue")
+    ax.hist(adversarial, bins=bins, alpha=0.6, label="adversarial", color="tab:red")
+    ax.set_xlabel("synchronisation confidence")
+    ax.set_ylabel("clips")
+    ax.set_title(title)
+    ax.legend()
+    save_figure(fig, path)
+
+
+def roc_figure(path: Path, rows: list[dict], title: str) -> None:
+    fig = new_figure(5, 4)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    for row in rows:
+        label = row["name"] + (f" ({row['goal']})" if row.get("goal") else "") + f", AUC {row['auc']:.2f}"
+        ax.plot(row["roc"]["fpr"], row["roc"]["tpr"], linewidth=1.2, label=label)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(title)
+    ax.legend(fontsize=6, loc="lower right")
+    save_figure(fig, path)
+
+
+def _load(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"unreadable results JSON ({exc})") from None
+
+
+def write_report(results: str | Path, out: str | Path) -> None:
+    """Read results/avdetect/<corpus>/{recogniser,syncnet,detection}.json and the attacks' example videos;
+    write report.md, the figures and the examples into ``out`` (atomically, as one directory)."""
+    results = Path(results)
+    data = {
+        corpus: {kind: _load(results / corpus / f"{kind}.json") for kind in ("recogniser", "syncnet", "detection")}
+        for corpus in CORPORA
+    }
+    lrw_rows, grid_rows = data["lrw"]["detection"]["settings"], data["grid"]["detection"]["settings"]
+    with atomic_path(out, directory=True) as tmp:
+        tmp = Path(tmp)
+        lines = ["# Paper 4: detecting adversarial attacks on audiovisual speech recognition", ""]
+        lines += [
+            "Ours first, the paper's (Ma, Petridis & Pantic, ICASSP 2020) in parentheses. Detection: SyncNet "
+            "confidence (median − min of the mean distances over ±15 frame offsets); AUC on the test clips "
+            "(benign vs adversarial), F1 = average F1 of the two classes on test at the threshold that maximises it "
+            "on the validation clips. Distortion: L2^V per frame on the [0, 1] grey scale averaged over frames, "
+            "L∞^V on the [0, 1] scale, L∞^A = dB(δ) − dB(x).",
+            "",
+            "## Recognisers and synchronisation networks",
+            "",
+        ]
+        rec_rows = []
+        for corpus in CORPORA:
+            rec, sync = data[corpus]["recogniser"], data[corpus]["syncnet"]
+            paper_acc = PAPER["lrw_benign_accuracy"] if corpus == "lrw" else None
+            rec_rows.append([
+                corpus.upper(), rec["head"], _pct_pair(rec["accuracy"], paper_acc),
+                "–" if "wer" not in rec else f"{100 * rec['wer']:.2f}%", rec["parameters"],
+                f"{sync['sync_auc']:.3f}", f"{sync['in_sync_confidence']:.3f}",
+                "–" if sync["mismatched_confidence"] is None else f"{sync['mismatched_confidence']:.3f}",
+                _pct(sync["offset_within_1"]),
+            ])  # fmt: skip
+        lines.append(
+            markdown_table(
+                [
+                    "Corpus",
+                    "Head",
+                    "Benign top-1 / sentence acc.",
+                    "Benign WER",
+                    "Parameters",
+                    "Sync AUC",
+                    "Conf. in sync",
+                    "Conf. mismatched",
+                    "Offset within ±1",
+                ],
+                rec_rows,
+            )  # fmt: skip
+        )
+        lines += [
+            "Sync AUC: how well SyncNet's confidence separates each test clip with its own audio from the same "
+            "clip with another test clip's audio.",
+            "",
+            "## Table 1: LRW, FGSM and BIM (untargeted)",
+            "",
+            table1(lrw_rows),
+            "## Table 2: GRID, partially targeted C&W (WER ≤ 50 %), averaged over the target sentences",
+            "",
+            grid_table(grid_rows, "partial"),
+            "## Table 3: GRID, fully targeted C&W (WER = 0), averaged over the target sentences",
+            "",
+            grid_table(grid_rows, "full"),
+        ]
+        setting = table4_setting(grid_rows)
+        lines += [
+            f"## Table 4: GRID, partially targeted C&W per target (ε_A = {setting[0] if setting else '–'}, "
+            f"ε_V = {setting[1] if setting else '–'})",
+            "",
+            table4(grid_rows),
+            "## Figures",
+            "",
+        ]
+        figures = tmp / "figures"
+        figures.mkdir()
+        partial = [r for r in grid_rows if r.get("goal") == "partial"]
+        if partial:
+            benign = partial[0]["benign_confidence"]
+            adversarial = [c for r in partial for c in r["adversarial_confidence"]]
+            confidence_histogram(
+                figures / "figure1d_grid_confidence.png", benign, adversarial,
+                f"GRID: {len(benign)} benign vs {len(adversarial)} adversarial (C&W, partial)",
+            )  # fmt: skip
+            lines.append("![Figure 1(d)](figures/figure1d_grid_confidence.png)")
+        if lrw_rows:
+            adversarial = [c for r in lrw_rows for c in r["adversarial_confidence"]]
+            confidence_histogram(
+                figures / "confidence_lrw.png", lrw_rows[0]["benign_confidence"], adversarial,
+                "LRW: benign vs adversarial (FGSM, BIM)",
+            )  # fmt: skip
+            lines.append("![LRW confidence](figures/confidence_lrw.png)")
+        for corpus, rows in (("lrw", lrw_rows), ("grid", grid_rows)):
+            if rows:
+                roc_figure(figures / f"roc_{corpus}.png", rows, f"{corpus.upper()}: ROC of −confidence")
+                lines.append(f"![ROC {corpus}](figures/roc_{corpus}.png)")
+        examples = tmp / "examples"
+        examples.mkdir()
+        copied = []
+        for corpus in CORPORA:
+            for folder in sorted((results / corpus / "attacks").glob("*/examples")):
+                for video in sorted(folder.glob("*.mp4")):
+                    shutil.copyfile(video, examples / video.name)
+                    copied.append(video.name)
+        lines += ["", "## Adversarial examples (mouth crops with the adversarial audio)", ""]
+        lines += [f"- [examples/{name}](examples/{name})" for name in copied] or ["(none)"]
+        (tmp / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,186 @@
+"""config.yaml: resolve the scale preset, validate with one clear line, render settings as command-line flags.
+
+Used by rules/common.smk (at workflow start) and by the scripts; knows nothing of Snakemake. The flag
+rendering is exactly DVC's dict unpacking (``${mapping}`` in a dvc.yaml ``cmd``), so Snakemake and DVC run
+the same command lines: ``{a: 1, b: [x, y], c: true, d: false}`` → ``--a 1 --b x y --c``, values shell-quoted.
+"""
+
+from __future__ import annotations
+
+import copy
+import shlex
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from avsec.core.errors import ConfigError
+
+CONFIG_FILE = "config.yaml"
+SYNTH_ROOT = "results/synth"
+
+
+def load_config(path: str | Path = CONFIG_FILE) -> dict:
+    """Read config.yaml and resolve its scale (see :func:`resolve_scale`)."""
+    with open(path, encoding="utf-8") as fh:
+        return resolve_scale(yaml.safe_load(fh))
+
+
+def resolve_scale(config: dict) -> dict:
+    """Make ``config["scale"]`` the preset mapping: it may already be one (``scale: *paper`` in config.yaml) or a
+    preset name (``snakemake --config scale=paper``)."""
+    config = copy.deepcopy(config)
+    scale = config.get("scale")
+    if isinstance(scale, str):
+        presets = config.get("scales") or {}
+        if scale not in presets:
+            raise ConfigError(f"{CONFIG_FILE}: scale: unknown preset {scale!r}; choose one of {', '.join(presets)}")
+        config["scale"] = copy.deepcopy(presets[scale])
+    return config
+
+
+def validate(config: dict, schema_path: str | Path) -> None:
+    """Validate against the JSON schema; the first error becomes one line naming the key."""
+    with open(schema_path, encoding="utf-8") as fh:
+        schema = yaml.safe_load(fh)
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is None:
+        return
+    path = list(error.absolute_path)
+    if path[:1] == ["scale"] and _preset_name(config):
+        path[:1] = ["scales", _preset_name(config)]  # the resolved preset: name the key where config.yaml has it
+    key = ".".join(str(p) for p in path) or "(top level)"
+    raise ConfigError(f"{CONFIG_FILE}: {key}: {_message(error)}")
+
+
+def _preset_name(config: dict) -> str | None:
+    """The name of the preset under ``scales`` that ``config["scale"]`` is a copy of, if it is one."""
+    scale, presets = config.get("scale"), config.get("scales")
+    if isinstance(scale, dict) and isinstance(presets, dict) and presets.get(scale.get("name")) == scale:
+        return scale["name"]
+    return None
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"unknown key(s) {', '.join(map(repr, extra))}"
+    if error.validator == "pattern":
+        allowed = "letters, digits, '_' and '-'" if "_" in error.validator_value else "letters, digits and '-'"
+        return f"{error.instance!r} is not a valid name ({allowed} only)"
+    if error.validator == "type" and isinstance(error.instance, bool):
+        return f'{error.instance!r} is a boolean, expected {error.validator_value} (quote words like "yes", "on")'
+    if error.validator == "propertyNames":
+        return f"{error.instance!r}: {error.message}"
+    return error.message
+
+
+def check_corpora(config: dict, repo: str | Path = ".") -> None:
+    """Synthesised corpora must live at results/synth/<corpus> and take only their generator's size keys; every
+    other corpus path must exist."""
+    from avsec.data.synth import check_sizes  # imports the generators: only when a workflow starts
+
+    scale = config["scale"]
+    for corpus, sizes in scale["synthesize"].items():
+        try:
+            check_sizes(corpus, sizes)
+        except ConfigError as exc:
+            raise ConfigError(f"{CONFIG_FILE}: scales.{scale['name']}.synthesize.{corpus}: {exc}") from None
+    where = f"scales.{scale['name']}.corpora"
+    for corpus, root in scale["corpora"].items():
+        if corpus in scale["synthesize"]:
+            expected = f"{SYNTH_ROOT}/{corpus}"
+            if root != expected:
+                raise ConfigError(
+                    f"{CONFIG_FILE}: {where}.{corpus}: {corpus} is synthesised, so its path must be "
+                    f"{expected!r}, not {root!r}"
+                )
+        elif not (Path(repo) / root).is_dir():
+            raise ConfigError(
+                f"{CONFIG_FILE}: {where}.{corpus}: {root} does not exist; point it at your copy of "
+                f"the corpus or add {corpus} to scales.{scale['name']}.synthesize"
+            )
+
+
+def flags(*settings: Mapping) -> str:
+    """Render mappings as command-line flags exactly as DVC unpacks a dict in ``cmd``."""
+    parts: list[str] = []
+    for mapping in settings:
+        for key, value in mapping.items():
+            if isinstance(value, bool):
+                if value:
+                    parts.append(f"--{key}")
+            elif isinstance(value, (list, tuple)):
+                parts.append(" ".join([f"--{key}", *(_scalar(v) for v in value)]))
+            else:
+                parts.append(f"--{key} {_scalar(value)}")
+    return " ".join(parts)
+
+
+def _scalar(value) -> str:
+    """One value as DVC writes it: booleans lower-case, then shell-quoted where needed (``~`` is not expanded)."""
+    return shlex.quote(str(value).lower() if isinstance(value, bool) else str(value))
+
+
+def parse_flags(argv: Sequence[str]) -> dict:
+    """Inverse of :func:`flags`: ``--a 1 --b x y --c`` → ``{"a": 1, "b": ["x", "y"], "c": True}``.
+
+    Numbers become int or float; a flag with several values becomes a list; a bare flag becomes True.
+    """
+    out: dict = {}
+    key = None
+    for token in argv:
+        if token.startswith("--") and len(token) > 2 and not _is_number(token):
+            key = token[2:].replace("-", "_")
+            if key in out:
+                raise ConfigError(f"flag --{key} given twice")
+            out[key] = True
+        elif key is None:
+            raise ConfigError(f"unexpected argument {token!r} before any --flag")
+        else:
+            value = _number(token)
+            current = out[key]
+            out[key] = (
+                value if current is True else (current + [value] if isinstance(current, list) else [current, value])
+            )
+    return out
+
+
+def _is_number(token: str) -> bool:
+    return not isinstance(_number(token), str)
+
+
+def _number(token: str):
+    for kind in (int, float):
+        try:
+            return kind(token)
+        except ValueError:
+            pass
+    return token
+
+
+def check_advgan(config: dict) -> None:
+    """Paper 2's generator lists name labels their victim has (``<source>_to_<target>`` or ``all_to_<target>``)."""
+    adv = config["scale"]["advgan"]
+    where = f"scales.{config['scale']['name']}.advgan"
+    words = config["scale"]["prep"]["speech_commands"]["words"]
+    missing = [w for w in adv["victims"]["wideresnet"]["labels"] if w not in words]
+    if missing:
+        raise ConfigError(
+            f"{CONFIG_FILE}: {where}.victims.wideresnet.labels: {', '.join(missing)} not among the prepared "
+            f"Speech Commands words (scales.{config['scale']['name']}.prep.speech_commands.words)"
+        )
+    for victim, generators in adv["generators"].items():
+        labels = adv["victims"][victim]["labels"]
+        for name in generators:
+            source, _, target = name.partition("_to_")
+            for label in [target] if source == "all" else [source, target]:
+                if label not in labels:
+                    raise ConfigError(
+                        f"{CONFIG_FILE}: {where}.generators.{victim}: {name!r}: {victim} has no label {label!r} "
+                        f"(its labels: {', '.join(labels)})"
+                    )
+            if source == target:
+                raise ConfigError(f"{CONFIG_FILE}: {where}.generators.{victim}: {name!r}: source equals target")

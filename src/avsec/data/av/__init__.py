@@ -1,0 +1,2 @@
+"""Audiovisual corpora of paper 4 (GRID, LRW): readers (:mod:`.corpora`), face landmarks (:mod:`.landmarks`),
+mouth crops (:mod:`.mouth`), audio features (:mod:`.audio`) and the preparation steps (:mod:`.prep`)."""

@@ -1,1 +1,0 @@
-"""Networks, one module per paper's family: ``victims`` and ``advgan`` (paper 2), ``mfcc`` (their front-end)."""
