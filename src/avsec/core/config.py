@@ -8,15 +8,18 @@ the same command lines: ``{a: 1, b: [x, y], c: true, d: false}`` → ``--a 1 --b
 from __future__ import annotations
 
 import copy
+import dataclasses
 import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import jsonschema
 import yaml
 
 from avsec.core.errors import ConfigError
 
+T = TypeVar("T")
 CONFIG_FILE = "config.yaml"
 SYNTH_ROOT = "results/synth"
 
@@ -146,6 +149,24 @@ def parse_flags(argv: Sequence[str]) -> dict:
                 value if current is True else (current + [value] if isinstance(current, list) else [current, value])
             )
     return out
+
+
+def settings(cls: type[T], given: Mapping, what: str) -> T:
+    """The settings dataclass ``cls`` built from parsed flags (:func:`parse_flags`): a flag it does not know, or a
+    field without a default that is not given, is one line naming ``what`` (the step) and the key. Scripts call
+    this; the library's entry functions take the dataclass, so none needs a long list of keyword arguments."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(given) - set(fields))
+    if unknown:
+        raise ConfigError(f"{what}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(fields)})")
+    missing = [
+        name
+        for name, f in fields.items()
+        if name not in given and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{what}: missing setting(s) {', '.join(missing)}")
+    return cls(**given)
 
 
 def _is_number(token: str) -> bool:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skimage.transform import SimilarityTransform
 
-from avsec.data import mouth
+from avsec.data.av import mouth
 from avsec.data.av.mouth import (
     STABLE_POINTS,
     align_transforms,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from avsec.core.errors import InputError
+from avsec.imgstego import report
 from avsec.io.audio import write_audio
-from avsec.report import imgstego as report
 
 
 def _evaluations(root, *, examples=True):
