@@ -3,20 +3,16 @@ import sys
 
 from snakemake.utils import validate
 
-from avsec.core.config import check_advgan, check_corpora, flags, resolve_scale
+from avsec.advgan.names import check_advgan
+from avsec.avdetect.names import CORPUS_ATTACKS as AVDETECT_ATTACKS
+from avsec.avdetect.names import check_avdetect
+from avsec.core.config import check_corpora, flags, resolve_scale
 from avsec.core.config import validate as check_schema
-from avsec.data.synth import CORPORA
 from avsec.core.errors import ConfigError
-
+from avsec.data.synth import CORPORA
 from avsec.stego.names import BASELINES as STEGO_BASELINES
 from avsec.stego.names import METHODS as STEGO_METHODS
 from avsec.stego.names import check_stego
-
-import re
-
-# Paper 4's attacks and the corpus each one attacks (avsec.avdetect.ATTACK_CORPUS; kept here so that the DAG is
-# built without importing torch).
-AVDETECT_ATTACKS = {"lrw": ("fgsm", "bim"), "grid": ("cw",)}
 
 
 # Jobs call `python workflow/scripts/...`: make that the interpreter running Snakemake (the project's .venv).
@@ -35,17 +31,7 @@ try:
     check_corpora(config)
     check_advgan(config)
     check_stego(config)
-    for _target in config["avdetect"]["cw"]["targets"]:
-        if not re.fullmatch(r"[a-z]+( [a-z]+){5}", _target):
-            raise ConfigError(
-                f"config.yaml: avdetect.cw.targets: {_target!r} is not a GRID sentence (six lower-case words)"
-            )
-    _cw = config["scale"]["avdetect"]["cw"]
-    if _cw["num_targets"] > len(config["avdetect"]["cw"]["targets"]):
-        raise ConfigError(
-            f"config.yaml: scales.{config['scale']['name']}.avdetect.cw.num_targets: {_cw['num_targets']} is "
-            f"more than the {len(config['avdetect']['cw']['targets'])} sentences of avdetect.cw.targets"
-        )
+    check_avdetect(config)
 except ConfigError as exc:
     sys.exit(f"error: {exc}")
 validate(config, "../workflow/schemas/config.schema.yaml")

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from avsec.advgan.names import ALL, LOSSES, parse_generator
 from avsec.advgan.nets import Discriminator, Generator
 from avsec.advgan.victims import VICTIMS
 from avsec.core.errors import ConfigError, InputError
@@ -33,9 +34,6 @@ from avsec.metrics.classification import per_class_accuracy
 from avsec.train import TrainSettings, fit, load_checkpoint, load_state, resolve_device, save_checkpoint
 from avsec.train.checkpoint import build_from
 from avsec.train.trainer import autocast
-
-ALL = "all"
-LOSSES = ("paper", "code")
 
 
 # ---- data --------------------------------------------------------------------------------------------------------
@@ -64,14 +62,6 @@ def load_clips(data: str | Path, split: str, labels: list[str]) -> Clips:
         raise InputError(data, f"expected int16 waveform rows, found {audio.dtype} {audio.shape[1:]}")
     y = [index[shards.manifest[r]["label"]] for r in rows]
     return Clips(torch.from_numpy(audio), torch.tensor(y), list(labels))
-
-
-def parse_generator(name: str) -> tuple[str, str]:
-    """``yes_to_no`` → ("yes", "no"); ``all_to_no`` → ("all", "no")."""
-    source, sep, target = name.partition("_to_")
-    if not sep or not source or not target:
-        raise ConfigError(f"generator name {name!r} is not <source>_to_<target>")
-    return source, target
 
 
 # ---- victims -----------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from avsec.avdetect.attacks import bim, bim_iterations, cw_ctc, distortion, fgsm
+from avsec.avdetect.names import ATTACK_CORPUS, HEADS, SPLITS, config_name
 from avsec.avdetect.nets import CHARACTERS, SAMPLES_PER_FRAME, AVRecogniser, encode_text, greedy_decode
 from avsec.avdetect.syncnet import (
     MFCC_STEPS,
@@ -44,10 +45,6 @@ from avsec.metrics.detection import auc, average_f1, best_threshold, roc
 from avsec.metrics.text import wer
 from avsec.train import TrainSettings, fit, load_checkpoint, load_state, resolve_device, save_checkpoint
 from avsec.train.checkpoint import build_from
-
-HEADS = {"lrw": "word", "grid": "ctc"}  # LRW: word classification (CE); GRID: sentences (CTC)
-ATTACK_CORPUS = {"fgsm": "lrw", "bim": "lrw", "cw": "grid"}  # the paper's pairing (§5.1)
-SPLITS = ("train", "val", "test")
 
 
 def flushing_denormals(fn):
@@ -447,15 +444,6 @@ def sync_separation(model: SyncNet, clips: AVClips, vshift: int = 15) -> dict:
 
 
 # ---- attacks -----------------------------------------------------------------------------------------------------
-def config_name(method: str, eps_audio: int, eps_video: int, target: str = "") -> str:
-    base = f"{method}_a{eps_audio}_v{eps_video}"
-    return f"{base}_{initials(target)}" if target else base
-
-
-def initials(sentence: str) -> str:
-    """The paper's short name of a GRID sentence (Table 4): each word's first letter ("bin blue at a zero
-    please" → "bbaazp")."""
-    return "".join(word[0] for word in sentence.split())
 
 
 def _as_list(value) -> list:

@@ -180,28 +180,3 @@ def _number(token: str):
         except ValueError:
             pass
     return token
-
-
-def check_advgan(config: dict) -> None:
-    """Paper 2's generator lists name labels their victim has (``<source>_to_<target>`` or ``all_to_<target>``)."""
-    adv = config["scale"]["advgan"]
-    where = f"scales.{config['scale']['name']}.advgan"
-    words = config["scale"]["prep"]["speech_commands"]["words"]
-    missing = [w for w in adv["victims"]["wideresnet"]["labels"] if w not in words]
-    if missing:
-        raise ConfigError(
-            f"{CONFIG_FILE}: {where}.victims.wideresnet.labels: {', '.join(missing)} not among the prepared "
-            f"Speech Commands words (scales.{config['scale']['name']}.prep.speech_commands.words)"
-        )
-    for victim, generators in adv["generators"].items():
-        labels = adv["victims"][victim]["labels"]
-        for name in generators:
-            source, _, target = name.partition("_to_")
-            for label in [target] if source == "all" else [source, target]:
-                if label not in labels:
-                    raise ConfigError(
-                        f"{CONFIG_FILE}: {where}.generators.{victim}: {name!r}: {victim} has no label {label!r} "
-                        f"(its labels: {', '.join(labels)})"
-                    )
-            if source == target:
-                raise ConfigError(f"{CONFIG_FILE}: {where}.generators.{victim}: {name!r}: source equals target")

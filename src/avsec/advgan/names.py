@@ -1,0 +1,47 @@
+"""Paper 2's names and config checks, without torch (rules/common.smk imports this when the workflow starts).
+
+A generator is named ``<source>_to_<target>``: ``yes_to_no`` is trained on the "yes" clips only (the authors'
+code, one generator per pair, 90 per victim); ``all_to_no`` on every clip that is not "no" (the paper's text,
+one per target, 10 per victim). docs/protocols.md, paper 2, says which protocol each scale follows.
+"""
+
+from __future__ import annotations
+
+from avsec.core.config import CONFIG_FILE
+from avsec.core.errors import ConfigError
+
+ALL = "all"
+LOSSES = ("paper", "code")
+
+
+def parse_generator(name: str) -> tuple[str, str]:
+    """``yes_to_no`` → ("yes", "no"); ``all_to_no`` → ("all", "no")."""
+    source, sep, target = name.partition("_to_")
+    if not sep or not source or not target:
+        raise ConfigError(f"generator name {name!r} is not <source>_to_<target>")
+    return source, target
+
+
+def check_advgan(config: dict) -> None:
+    """Paper 2's generator lists name labels their victim has (``<source>_to_<target>`` or ``all_to_<target>``)."""
+    adv = config["scale"]["advgan"]
+    where = f"scales.{config['scale']['name']}.advgan"
+    words = config["scale"]["prep"]["speech_commands"]["words"]
+    missing = [w for w in adv["victims"]["wideresnet"]["labels"] if w not in words]
+    if missing:
+        raise ConfigError(
+            f"{CONFIG_FILE}: {where}.victims.wideresnet.labels: {', '.join(missing)} not among the prepared "
+            f"Speech Commands words (scales.{config['scale']['name']}.prep.speech_commands.words)"
+        )
+    for victim, generators in adv["generators"].items():
+        labels = adv["victims"][victim]["labels"]
+        for name in generators:
+            source, _, target = name.partition("_to_")
+            for label in [target] if source == "all" else [source, target]:
+                if label not in labels:
+                    raise ConfigError(
+                        f"{CONFIG_FILE}: {where}.generators.{victim}: {name!r}: {victim} has no label {label!r} "
+                        f"(its labels: {', '.join(labels)})"
+                    )
+            if source == target:
+                raise ConfigError(f"{CONFIG_FILE}: {where}.generators.{victim}: {name!r}: source equals target")
