@@ -3,8 +3,9 @@ memory (no dataset): the generator against its baseline, the Alzantot et al. gen
 and the generator's training throughput. Prints the ratio GA seconds per example / generator seconds per example
 last (the paper's: 231.46 s / 0.009 s ≈ 25 700×).
 
-1. Generator inference through ``avsec.advgan.core.generate`` (the evaluation's path: eval mode, inference_mode, bf16
-   autocast on CUDA, int16 in, float out on the CPU): clips per second batched and ms per clip at batch 1.
+1. Generator inference through ``avsec.advgan.evaluate.generate`` (the evaluation's path: eval mode,
+   inference_mode, bf16 autocast on CUDA, int16 in, float out on the CPU): clips per second batched and ms per clip
+   at batch 1.
 2. The GA (``avsec.advgan.baselines.genetic.genetic_attack``, the workflow's settings) for ``--ga-iterations``
    generations per clip, towards the class the random victim finds least likely, so it does not stop early. Seconds per
    generation, the measured seconds per example at that budget, and the projection at ``--ga-budget``
@@ -37,8 +38,10 @@ import torch
 from timing import median_seconds, seconds, sync
 
 from avsec.advgan.baselines.genetic import genetic_attack
-from avsec.advgan.core import GeneratorTask, build_victim, generate
+from avsec.advgan.evaluate import generate
 from avsec.advgan.nets import Discriminator, Generator
+from avsec.advgan.train import GeneratorTask, GeneratorTraining
+from avsec.advgan.victims import build_victim
 from avsec.io.audio import normalize
 from avsec.train import TrainSettings, fit, resolve_device
 from avsec.train.trainer import autocast
@@ -110,7 +113,8 @@ def speech_like(n: int, seed: int) -> torch.Tensor:
 
 
 def frozen_victim(name: str, size: str, device: torch.device) -> torch.nn.Module:
-    """A randomly initialised victim as ``avsec.advgan.core.load_victim`` hands it over: eval mode, frozen weights."""
+    """A randomly initialised victim as ``avsec.advgan.victims.load_victim`` hands it over: eval mode, frozen
+    weights."""
     model = build_victim(name, CLASSES, VICTIMS[name][size]).eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -188,7 +192,7 @@ def make_task(args, device: torch.device, victim: torch.nn.Module) -> GeneratorT
     torch.manual_seed(1024)
     g = Generator(args.train_width).to(device)
     d = Discriminator(args.train_width).to(device)
-    return GeneratorTask(g, d, victim, target=1, **HYPER)
+    return GeneratorTask(g, d, victim, 1, GeneratorTraining(**HYPER))
 
 
 def bench_training(args, device: torch.device, victim: torch.nn.Module, audio: torch.Tensor) -> dict:

@@ -7,8 +7,8 @@ recogniser with PyTorch's ``nn.Conv3d`` (the baseline, same weights, same run).
    input gradient of both modalities, sign step, clipping) on a batch of ``--clips`` clips.
 2. Share of an iteration spent in the recogniser (forward + backward) vs the attack's bookkeeping (sign, step,
    clipping to the ε-ball and the valid range), timed apart.
-3. SyncNet scoring throughput (``avsec.avdetect.core.sync_scores``: MFCC of the audio, lip and audio embeddings of every
-   5-frame window, distances over ±15 offsets, offset and confidence), clips per second.
+3. SyncNet scoring throughput (``avsec.avdetect.syncnet.sync_scores``: MFCC of the audio, lip and audio embeddings of
+   every 5-frame window, distances over ±15 offsets, offset and confidence), clips per second.
 4. The baseline: the same BIM step with the front-end as ``nn.Conv3d``.
 
 Every figure is a median over ``--repeat`` runs after a warm-up; the development machine's 2 cores are shared with
@@ -27,9 +27,8 @@ from timing import median_seconds
 from torch import nn
 
 from avsec.avdetect.attacks import _grads, _valid, bim, input_gradients
-from avsec.avdetect.core import sync_scores
-from avsec.avdetect.nets import AVRecogniser, SpatioTemporalConv
-from avsec.avdetect.syncnet import SyncNet
+from avsec.avdetect.recogniser import AVRecogniser, SpatioTemporalConv
+from avsec.avdetect.syncnet import SyncNet, sync_scores
 from avsec.train import resolve_device
 
 FRAMES, WORDS = 29, 500

@@ -1,13 +1,14 @@
 """Paper 3 (image in speech) speed with randomly initialised networks on synthetic 512×513 RGB images and 1 s
 carriers (no dataset). Prints the ratio (hide + reveal time) / (front-end time) last.
 
-1. Hiding and revealing whole RGB images through ``avsec.imgstego.core.hide_and_reveal`` (the evaluation's path:
+1. Hiding and revealing whole RGB images through ``avsec.imgstego.evaluate.hide_and_reveal`` (the evaluation's path:
    STFT of three carriers, Hiding block, inverse STFT with the carrier's phase, int16, STFT again, Reveal block,
    both from the spectrogram and from the audio): images per second, at batch 1 as the evaluation runs.
 2. The baseline, measured in the same run: the front-end alone on the same carriers (STFT, inverse STFT with
    the carrier's phase, STFT again), i.e. what hiding would cost with free networks.
-3. Training: ``HideTask.step`` (greyscale planes with random carriers, the STFT per step, forward, backward,
-   Adam) through ``avsec.train.fit`` with ``checkpoint_every=0``: planes per second at the given crop.
+3. Training: ``avsec.imgstego.train.HideTask.step`` (greyscale planes with random carriers, the STFT per step,
+   forward, backward, Adam) through ``avsec.train.fit`` with ``checkpoint_every=0``: planes per second at the
+   given crop.
 
 Every figure is a median over ``--repeat`` runs after a warm-up; the development machine's 2 cores are shared
 with other jobs, so expect tens of per cent of noise there.
@@ -27,8 +28,10 @@ import numpy as np
 import torch
 from timing import median_seconds, seconds
 
-from avsec.imgstego.core import HideTask, Images, Spectrogram, hide_and_reveal, parameter_count
-from avsec.imgstego.nets import ImageStego
+from avsec.imgstego.evaluate import hide_and_reveal
+from avsec.imgstego.frontend import Frontend, Images
+from avsec.imgstego.nets import ImageStego, parameter_count
+from avsec.imgstego.train import HideTask, ImgstegoTraining
 from avsec.io.shards import shard_writer
 from avsec.train import TrainSettings, fit, resolve_device
 
@@ -71,7 +74,7 @@ def main() -> None:
     levels = args.levels or (3 if args.quick else 4)
     batch = args.batch or (8 if cuda else 2)
     steps = args.steps or (20 if cuda else 3)
-    front = Spectrogram()
+    front = Frontend()
     torch.manual_seed(0)
     model = ImageStego(width, 2, levels).to(device).eval()
     print(f"device {device}, width {width}, levels {levels}, {parameter_count(model):,} parameters")
@@ -97,10 +100,10 @@ def main() -> None:
         print(f"front-end only (STFT, ISTFT, STFT): {1 / base:.2f} images/s ({base * 1000:.1f} ms per image)")
 
         train_model = ImageStego(width, 2, levels)
-        task = HideTask(
-            train_model, images, carriers, front, carrier=0.69, image=1.0, mse=0.995, ssim=0.005,
-            crop=args.crop, lr=1e-3, betas=(0.9, 0.999),
-        )  # fmt: skip
+        hiding = ImgstegoTraining(
+            carrier=0.69, image=1.0, mse=0.995, ssim=0.005, crop=args.crop, lr=1e-3, betas=(0.9, 0.999), front=front
+        )
+        task = HideTask(train_model, images, carriers, hiding)
         planes = torch.arange(batch * steps)
         settings = TrainSettings(1, batch, 0, str(device), True, 0)
         with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):

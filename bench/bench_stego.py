@@ -2,7 +2,7 @@
 32640 samples in memory (no dataset). Prints, last, the ratio GAN hide + reveal time per clip / LSB matching
 embed + extract time per clip (the classic baseline of Table 4, measured in the same run).
 
-1. Hide + reveal through ``avsec.stego.core.hide`` / ``reveal`` (the evaluation's path: eval mode, inference_mode, bf16
+1. Hide + reveal through ``avsec.stego.codec.hide`` / ``reveal`` (the evaluation's path: eval mode, inference_mode, bf16
    autocast on CUDA): clips per second, batched.
 2. Training: ``StegoTask.step`` (encoder, decoder, steganalyzer; 5 STFTs and 2 ISTFTs per step) through
    ``avsec.train.fit`` on in-memory tensors, clips per second.
@@ -27,14 +27,15 @@ from timing import median_seconds, seconds
 
 from avsec.io.audio import INT16_SCALE
 from avsec.stego.classic import lsb_extract, lsb_matching, lsb_positions, message_bits
-from avsec.stego.core import StegoTask, hide, reveal, spectrogram
+from avsec.stego.codec import hide, reveal, spectrogram
 from avsec.stego.nets import Decoder, Encoder, Steganalyzer
+from avsec.stego.train import StegoHyper, StegoTask
 from avsec.train import TrainSettings, fit, resolve_device, set_threads
 
 LENGTH = 32640
 STFT = dict(n_fft=510, hop=128, win_length=510)  # config.yaml: features.stego_timit.stft
-HYPER = dict(lambdas=[0.6, 0.8, 1.0], lr=1e-4, betas=(0.9, 0.999), distance="euclidean", channel="an",
-             noise_db=60.0, noise_at="carrier")  # fmt: skip
+HYPER = StegoHyper(lambdas=[0.6, 0.8, 1.0], lr=1e-4, betas=[0.9, 0.999], distance="euclidean", channel="an",
+                   noise_db=60.0, noise_at="carrier")  # fmt: skip
 
 
 def clips(n: int, seed: int) -> torch.Tensor:
@@ -73,7 +74,7 @@ def main() -> None:
     print(f"hide + reveal: {1 / gan:.1f} clips/s ({1e3 * gan:.1f} ms per clip, batch {batch})")
 
     # 2. training steps through the shared trainer
-    task = StegoTask(Encoder(width), Decoder(width), Steganalyzer("hpf", width), audio, spec, **HYPER)
+    task = StegoTask(Encoder(width), Decoder(width), Steganalyzer("hpf", width), audio, spec, HYPER)
     settings = TrainSettings(1, train_batch, 0, str(device), True, 0)
     data = (audio[: steps * train_batch],)
     with (

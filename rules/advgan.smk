@@ -1,6 +1,8 @@
 # Paper 2, SpeechAdvGan: victims → one generator per entry of scales.<scale>.advgan.generators → evaluations,
 # baselines → report. Rerun one generator: see README ("Rerun one generator").
 
+from avsec.advgan.names import report_inputs
+
 
 rule train_victim:
     input:
@@ -116,13 +118,9 @@ rule attack_baseline:
 
 rule report_advgan:
     input:
-        victims=expand("results/advgan/{victim}/victim.json", victim=VICTIMS),
-        evaluations=[f"results/advgan/{path}/eval.json" for path in generator_paths()],
-        baselines=expand(
-            "results/advgan/{victim}/baselines/{method}.json",
-            victim=VICTIMS,
-            method=config["advgan"]["baselines"],
-        ),
+        # the victims, evaluations and baselines of the scale's generators: the files the script reads, named from
+        # the same mapping by the same function (avsec.advgan.names.report_inputs)
+        **report_inputs(SCALE["advgan"]["generators"]),
     output:
         directory("results/advgan/report"),
     log:
@@ -137,5 +135,4 @@ rule report_advgan:
     params:
         generators=flags(SCALE["advgan"]["generators"]),
     shell:
-        "python workflow/scripts/report_advgan.py --results results/advgan {params.generators}"
-        " --out {output} --log {log}"
+        "python workflow/scripts/report_advgan.py {params.generators} --out {output} --log {log}"

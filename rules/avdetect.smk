@@ -140,4 +140,5 @@ rule report_avdetect:
         runtime=30,
         mem_mb=4000,
     shell:
-        "python workflow/scripts/report_avdetect.py --results results/avdetect --out {output} --log {log}"
+        "python workflow/scripts/report_avdetect.py --recognisers {input.recognisers} --syncnets {input.syncnets}"
+        " --detections {input.detections} --examples {input.examples} --out {output} --log {log}"

@@ -11,8 +11,8 @@ from avsec.core.config import validate as check_schema
 from avsec.core.errors import ConfigError
 from avsec.data.synth import CORPORA
 from avsec.stego.names import BASELINES as STEGO_BASELINES
-from avsec.stego.names import METHODS as STEGO_METHODS
 from avsec.stego.names import check_stego
+from avsec.stego.names import report_inputs as stego_report_files
 
 
 # Jobs call `python workflow/scripts/...`: make that the interpreter running Snakemake (the project's .venv).
@@ -81,15 +81,6 @@ def victim_settings(victim):
     )
 
 
-def generator_paths():
-    """<victim>/<generator> of every generator the scale trains."""
-    return [
-        f"{victim}/{name}"
-        for victim, names in SCALE["advgan"]["generators"].items()
-        for name in names
-    ]
-
-
 def config_runtime(rule):
     """The rule's SLURM time limit in minutes, from the scale preset."""
     return SCALE["resources"]["runtime"][rule]
@@ -141,15 +132,6 @@ def stego_security_settings(dataset, baseline=None):
         {"crop": SCALE["stego"]["crop"]},
         config["stego"]["baselines"][baseline] if baseline else {},
     )
-
-
-def stego_run_paths():
-    """<dataset>/<run> of every run the scale trains."""
-    return [
-        f"{dataset}/{run}"
-        for dataset, runs in SCALE["stego"]["runs"].items()
-        for run in runs
-    ]
 
 
 # the model columns of paper 3's table: base, ssim

@@ -140,4 +140,5 @@ rule report_imgstego:
         runtime=30,
         mem_mb=4000,
     shell:
-        "python workflow/scripts/report_imgstego.py --results results/imgstego --out {output} --log {log}"
+        "python workflow/scripts/report_imgstego.py --evaluations {input.evaluations} --examples {input.examples}"
+        " --out {output} --log {log}"

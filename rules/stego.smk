@@ -122,12 +122,9 @@ rule security_baseline_stego:
 
 rule report_stego:
     input:
-        evaluations=[f"results/stego/{path}/eval.json" for path in stego_run_paths()],
-        security=expand(
-            "results/stego/{dataset}/security/{method}.json",
-            dataset=SCALE["stego"]["runs"],
-            method=STEGO_METHODS,
-        ),
+        # every run's eval.json and every dataset's security results: the files the script reads, named from the
+        # same runs mapping by the same function (avsec.stego.names.report_inputs)
+        **stego_report_files(SCALE["stego"]["runs"]),
     output:
         directory("results/stego/report"),
     log:
@@ -142,5 +139,4 @@ rule report_stego:
     params:
         runs=flags(SCALE["stego"]["runs"]),
     shell:
-        "python workflow/scripts/report_stego.py --results results/stego {params.runs}"
-        " --out {output} --log {log}"
+        "python workflow/scripts/report_stego.py {params.runs} --out {output} --log {log}"

@@ -10,6 +10,7 @@ import torch
 
 from avsec.advgan.baselines import METHODS, AttackResult, genetic_attack, pso_attack, run_baseline
 from avsec.advgan.baselines.common import DEFAULT_EPS
+from avsec.advgan.names import BASELINES
 from avsec.core.errors import ConfigError
 
 L = 1024
@@ -234,6 +235,10 @@ def test_run_baseline_rejects_bad_configuration_in_one_line(method, targets, set
     with pytest.raises(ConfigError) as error:
         run_baseline(method, victim(x, 0, 1, 0.2), x[None], ["yes"], targets, LABELS, seed=0, **settings)
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_methods_are_the_names_the_workflow_reads():
+    assert tuple(METHODS) == BASELINES  # names.py lists them without torch, for the report's inputs
 
 
 @pytest.mark.gpu

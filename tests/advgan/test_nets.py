@@ -1,5 +1,6 @@
 """Paper 2's networks: the SpeechAdvGan generator and discriminator, and the two victims (WideResNet-28-10,
-SampleCNN), checked against the architecture DESIGN.md §4 describes rather than against numbers read off the code."""
+SampleCNN), checked against the architecture docs/protocols.md (paper 2) describes rather than against numbers read
+off the code."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from avsec.advgan.victims import SampleCNN, WideResNet
 L = 16384
 RATE = 16000
 
-# The paper's tables (DESIGN.md §4), written out here independently of the module's constants.
+# The architecture's channel counts (docs/protocols.md, paper 2), written out here independently of the module's
+# constants.
 PAPER_ENCODER = (16, 32, 32, 64, 64, 128, 128, 256)
 PAPER_DECODER = (128, 128, 64, 64, 32, 32, 16)
 PAPER_DISCRIMINATOR = (32, 64, 64, 128, 128, 256, 256, 512, 512, 1024, 2048)
@@ -201,7 +203,7 @@ def test_samplecnn_length_arithmetic(width):
     features = round(512 * width) * samplecnn_steps()
     assert model.classifier[-1].in_features == features
     if width == 1.0:
-        assert features == 7680  # DESIGN.md §4: FC 7680 → 10
+        assert features == 7680  # docs/protocols.md, paper 2: FC 7680 → 10
     shapes = record_shapes(model, torch.rand(2, L) * 2 - 1, {"fc": model.classifier[-1]})
     assert shapes["fc"] == ((2, features), (2, 10))
     assert shapes["output"].shape == (2, 10)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from avsec.advgan.report import PAPER, cell_matrix, pick_example, write_report
+from avsec.advgan.names import report_inputs
+from avsec.advgan.report import PAPER, cell_matrix, pick_example, report_from_files, write_report
 from avsec.core.errors import InputError
 from avsec.io.audio import write_audio
 from avsec.report.tables import heatmap, markdown_table
+from conftest import REPO
 
 WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 GENRES = ["blues", "reggae", "rock"]  # a smoke subset: most of the paper's GTZAN columns are absent
@@ -248,6 +253,70 @@ def test_a_failure_mid_write_leaves_no_out_dir(tmp_path):
     with pytest.raises(InputError):
         write_report(out, victims, broken, baselines)
     assert [p.name for p in out.iterdir()] == ["old"]
+
+
+# ---- from the files the workflow writes ------------------------------------------------------------------------
+GENERATORS = {"wideresnet": ["yes_to_no", "all_to_go", "stop_to_go"], "samplecnn": ["blues_to_reggae"]}
+
+
+def _write_results(root: Path) -> tuple[list, list, list]:
+    """``_inputs`` as the workflow's files under ``root``/results/advgan (the baselines for both victims); returns
+    the dicts as the report receives them."""
+    victims, evaluations, baselines = _inputs(root)
+    baselines += [{**baseline, "victim": "samplecnn"} for baseline in baselines]
+    files = report_inputs(GENERATORS)
+    for file, victim in zip(files["victims"], victims, strict=True):
+        _write_json(root / file, victim)
+    for file, evaluation in zip(files["evaluations"], evaluations, strict=True):
+        _write_json(root / file, {k: v for k, v in evaluation.items() if k != "path"})
+    for file, baseline in zip(files["baselines"], baselines, strict=True):
+        _write_json(root / file, baseline)
+    return victims, evaluations, baselines
+
+
+def _write_json(path: Path, value: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=2) + "\n")
+
+
+def _contents(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def test_report_from_files_is_the_report_of_their_contents(tmp_path):
+    """Each evaluation's folder, where its examples are, is the folder of its eval.json."""
+    victims, evaluations, baselines = _write_results(tmp_path)
+    files = {key: [tmp_path / f for f in paths] for key, paths in report_inputs(GENERATORS).items()}
+    report_from_files(tmp_path / "from_files", files["victims"], files["evaluations"], files["baselines"])
+    for evaluation, file in zip(evaluations, files["evaluations"], strict=True):
+        evaluation["path"] = str(file.parent)
+    write_report(tmp_path / "from_dicts", victims, evaluations, baselines)
+    assert _contents(tmp_path / "from_files") == _contents(tmp_path / "from_dicts")
+    assert "all_to_go/examples/on_0_clean.wav" in (tmp_path / "from_files/report.md").read_text()
+
+
+def test_report_from_files_names_an_unreadable_file(tmp_path):
+    _write_results(tmp_path)
+    files = {key: [tmp_path / f for f in paths] for key, paths in report_inputs(GENERATORS).items()}
+    files["baselines"][-1].write_text("{")
+    with pytest.raises(InputError, match=r"samplecnn/baselines/pso.json: unreadable results JSON"):
+        report_from_files(tmp_path / "report", files["victims"], files["evaluations"], files["baselines"])
+    assert not (tmp_path / "report").exists()
+
+
+def test_script_reads_the_files_the_generators_name(tmp_path, monkeypatch):
+    """Snakemake and DVC both pass the scale's generators; the script reads the files rule report_advgan declares
+    for them (names.report_inputs), and its report is the report of those files."""
+    _write_results(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    files = report_inputs(GENERATORS)
+    report_from_files(tmp_path / "from_files", files["victims"], files["evaluations"], files["baselines"])
+    script = [sys.executable, str(REPO / "workflow/scripts/report_advgan.py")]
+    command = [*script, *(flag for victim, names in GENERATORS.items() for flag in (f"--{victim}", *names))]
+    done = subprocess.run([*command, "--out", "script"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _contents(tmp_path / "script") == _contents(tmp_path / "from_files")
+    assert "results/advgan/wideresnet/all_to_go/examples/on_0_adv.wav" in (tmp_path / "script/report.md").read_text()
 
 
 def test_paper_constant_matches_the_paper():

@@ -1,5 +1,5 @@
-"""The shared trainer (DESIGN.md §7) on a tiny seeded regression task: resumption after a signal or a kill gives
-exactly the uninterrupted run, stale and corrupt resume files are set aside, checkpoints are atomic and fail in
+"""The shared trainer (docs/architecture.md) on a tiny seeded regression task: resumption after a signal or a kill
+gives exactly the uninterrupted run, stale and corrupt resume files are set aside, checkpoints are atomic and fail in
 one line, the data order is a function of (seed, epoch), and bf16 autocast touches CUDA only."""
 
 from __future__ import annotations

@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from avsec.imgstego.core import parameter_count
-from avsec.imgstego.nets import Enhancer, GatedConv2d, HidingBlock, ImageStego, ResidualCoder, RevealBlock
+from avsec.imgstego.nets import (
+    Enhancer,
+    GatedConv2d,
+    HidingBlock,
+    ImageStego,
+    ResidualCoder,
+    RevealBlock,
+    parameter_count,
+)
 
 
 def test_gated_convolution_is_conv_times_sigmoid_gate():

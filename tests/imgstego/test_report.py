@@ -43,8 +43,13 @@ def _evaluations(root, *, examples=True):
     return root
 
 
+def _inputs(root):
+    """The report's inputs as rule report_imgstego passes them: the columns' eval.json files, examples folders."""
+    return [root / c / "eval.json" for c in report.COLUMNS], [root / c / "examples" for c in report.COLUMNS]
+
+
 def test_report_puts_the_papers_numbers_beside_ours(tmp_path):
-    out = report.write_report(_evaluations(tmp_path / "r"), tmp_path / "report")
+    out = report.write_report(*_inputs(_evaluations(tmp_path / "r")), tmp_path / "report")
     text = (out / "report.md").read_text()
     assert "| MAE (image, 0–255) | 10.0000 | 13.3901 | 11.0000 | 7.3529 | 12.0000 | 8.1673 |" in text
     assert "| SSIM (image) | 0.8000 | 0.8666 | 0.8100 | 0.9246 | 0.8200 | 0.9486 |" in text
@@ -54,7 +59,7 @@ def test_report_puts_the_papers_numbers_beside_ours(tmp_path):
         "report.md", "table.tsv", "images.png", "spectrograms.png", "training.png", "wav"
     }  # fmt: skip
     assert (out / "wav" / "carrier_0.wav").is_file()
-    again = report.write_report(tmp_path / "r", tmp_path / "again")
+    again = report.write_report(*_inputs(tmp_path / "r"), tmp_path / "again")
     for name in ("images.png", "spectrograms.png", "training.png", "report.md"):
         assert (out / name).read_bytes() == (again / name).read_bytes(), name
 
@@ -62,8 +67,19 @@ def test_report_puts_the_papers_numbers_beside_ours(tmp_path):
 def test_missing_evaluation_or_examples_fail_in_one_line(tmp_path):
     root = _evaluations(tmp_path / "r", examples=False)
     with pytest.raises(InputError, match="examples: no original.npy"):
-        report.write_report(root, tmp_path / "report")
+        report.write_report(*_inputs(root), tmp_path / "report")
     assert not (tmp_path / "report").exists()
     (root / "ssim" / "eval.json").unlink()
     with pytest.raises(InputError, match=r"ssim/eval.json: evaluation not found"):
-        report.write_report(root, tmp_path / "report")
+        report.write_report(*_inputs(root), tmp_path / "report")
+
+
+def test_a_column_missing_or_given_twice_fails_in_one_line(tmp_path):
+    evaluations, examples = _inputs(_evaluations(tmp_path / "r"))
+    with pytest.raises(InputError, match="no evaluation of column\\(s\\) enhanced"):
+        report.write_report(evaluations[:2], examples, tmp_path / "report")
+    with pytest.raises(InputError, match="a second examples folder of column base"):
+        report.write_report(evaluations, [*examples, examples[0]], tmp_path / "report")
+    with pytest.raises(InputError, match="not in a column folder"):
+        report.write_report([*evaluations, tmp_path / "eval.json"], examples, tmp_path / "report")
+    assert not (tmp_path / "report").exists()

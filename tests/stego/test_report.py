@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
+from avsec.core.config import flags
 from avsec.core.errors import InputError
 from avsec.io.audio import write_audio
-from avsec.stego import core as stego
-from avsec.stego.report import PAPER, mixing_reference
+from avsec.stego.names import report_inputs
+from avsec.stego.report import PAPER, mixing_reference, write_report
+from conftest import REPO, VENV_ENV
 
 ROW = {"carrier_mse": 0.001, "secret_mse": 0.002, "carrier_snr_db": 5.0, "secret_snr_db": 1.5}
 
@@ -72,6 +76,12 @@ def results(tmp_path):
     return root
 
 
+def build_report(results, out, runs):
+    """The report of ``runs`` from the result files under ``results`` (a copy of results/stego)."""
+    files = report_inputs(runs, str(results))
+    write_report(files["evaluations"], files["security"], out)
+
+
 def test_mixing_reference():
     # equal-power mix: carrier SNR 0 dB, the secret comes back at 3 dB; the paper's TIMIT RAN row sits near the line
     assert mixing_reference(0.0) == pytest.approx(3.0103, abs=1e-3)
@@ -81,7 +91,7 @@ def test_mixing_reference():
 
 def test_report_puts_the_papers_numbers_beside_ours(results, tmp_path):
     out = tmp_path / "report"
-    stego.write_report(results, out, {"timit": ["ran_nor", "hpf_nor", "ran_an"], "librispeech": "ran_nor"})
+    build_report(results, out, {"timit": ["ran_nor", "hpf_nor", "ran_an"], "librispeech": "ran_nor"})
     names = sorted(p.name for p in out.iterdir())
     assert names == ["figure3.png", "report.md", "runs.md", "table2.md", "table3.md", "table4.md", "table4.png"]
     table2 = (out / "table2.md").read_text()
@@ -100,8 +110,8 @@ def test_report_puts_the_papers_numbers_beside_ours(results, tmp_path):
 
 def test_report_figures_are_byte_identical_when_rebuilt(results, tmp_path):
     runs = {"timit": ["ran_nor", "hpf_nor", "ran_an"], "librispeech": ["ran_nor"]}
-    stego.write_report(results, tmp_path / "a", runs)
-    stego.write_report(results, tmp_path / "b", runs)
+    build_report(results, tmp_path / "a", runs)
+    build_report(results, tmp_path / "b", runs)
     for name in ("figure3.png", "table4.png", "report.md"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
@@ -109,5 +119,23 @@ def test_report_figures_are_byte_identical_when_rebuilt(results, tmp_path):
 def test_a_missing_result_is_one_line_naming_it(results, tmp_path):
     (results / "timit" / "security" / "gan.json").unlink()
     with pytest.raises(InputError, match=r"gan\.json: unreadable results JSON"):
-        stego.write_report(results, tmp_path / "report", {"timit": ["ran_nor"]})
+        build_report(results, tmp_path / "report", {"timit": ["ran_nor"]})
     assert not (tmp_path / "report").exists()
+
+
+def test_the_script_reads_the_files_the_runs_name(results, tmp_path, monkeypatch):
+    """Snakemake and DVC both pass the scale's runs; the script reads the files rule report_stego declares for them
+    (names.report_inputs), and its report is the report of those files."""
+    runs = {"timit": ["ran_nor", "hpf_nor", "ran_an"], "librispeech": ["ran_nor"]}
+    (tmp_path / "wd" / "results").mkdir(parents=True)
+    (tmp_path / "wd" / "results" / "stego").symlink_to(results)
+    monkeypatch.chdir(tmp_path / "wd")
+    files = report_inputs(runs)
+    write_report(files["evaluations"], files["security"], tmp_path / "a")
+    script = [sys.executable, str(REPO / "workflow/scripts/report_stego.py")]
+    done = subprocess.run(
+        [*script, *flags(runs).split(), "--out", str(tmp_path / "b")], capture_output=True, text=True, env=VENV_ENV
+    )
+    assert done.returncode == 0, done.stderr
+    for name in ("report.md", "runs.md", "table2.md", "table4.md", "figure3.png", "table4.png"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

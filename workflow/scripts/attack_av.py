@@ -3,15 +3,18 @@ score the benign and adversarial clips by SyncNet confidence (rule attack_av).""
 
 import argparse
 
-from avsec.avdetect.core import attack_corpus
+from avsec.avdetect.attacks import AttackSettings, attack_corpus
 from avsec.core.cli import run
-from avsec.core.config import parse_flags
+from avsec.core.config import parse_flags, settings
 from avsec.train import set_threads
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        allow_abbrev=False, description=__doc__, epilog="Other --key value flags: the attack's settings."
+        allow_abbrev=False,
+        description=__doc__,
+        epilog="Other --key value flags: the attack's settings (AttackSettings, avsec.avdetect.attacks), --seed among "
+        "them.",
     )
     parser.add_argument("--method", required=True, help="fgsm, bim or cw")
     parser.add_argument("--mouths", required=True, help="mouth crops (results/av/<corpus>/mouths)")
@@ -21,7 +24,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="attack results JSON")
     parser.add_argument("--examples-dir", required=True, help="folder for adversarial example videos")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
-    args, settings = parser.parse_known_args()
+    args, rest = parser.parse_known_args()
     set_threads(args.threads)
     attack_corpus(
         args.method,
@@ -31,7 +34,7 @@ def main() -> None:
         args.syncnet,
         args.out,
         args.examples_dir,
-        **parse_flags(settings),
+        settings(AttackSettings, parse_flags(rest), "attack_av"),
     )
 
 

@@ -2,7 +2,7 @@
 
 import argparse
 
-from avsec.advgan.core import attack_baseline
+from avsec.advgan.baselines import attack_baseline, baseline_attack
 from avsec.core.cli import run
 from avsec.core.config import parse_flags
 from avsec.train import set_threads
@@ -19,7 +19,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
     args, settings = parser.parse_known_args()
     set_threads(args.threads)
-    result = attack_baseline(args.method, args.victim, args.data, args.out, **parse_flags(settings))
+    result = attack_baseline(args.method, args.victim, args.data, args.out, baseline_attack(parse_flags(settings)))
     print(f"{args.method}: success {result['success']:.1%}, {result['seconds_per_clip']:.2f} s per clip")
 
 

@@ -3,7 +3,7 @@ on validation (rule detect_av)."""
 
 import argparse
 
-from avsec.avdetect.core import detect
+from avsec.avdetect.detect import detect_attacks
 from avsec.core.cli import run
 
 
@@ -13,7 +13,7 @@ def main() -> None:
     parser.add_argument("--attacks", required=True, nargs="+", help="attack results JSONs of the corpus")
     parser.add_argument("--out", required=True, help="detection JSON")
     args = parser.parse_args()
-    result = detect(args.corpus, args.attacks, args.out)
+    result = detect_attacks(args.corpus, args.attacks, args.out)
     for row in result["settings"]:
         goal = f" ({row['goal']})" if row.get("goal") else ""
         print(f"{row['name']}{goal}: AUC {row['auc']:.3f}")

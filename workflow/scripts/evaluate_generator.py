@@ -2,9 +2,9 @@
 
 import argparse
 
-from avsec.advgan.core import evaluate_generator
+from avsec.advgan.evaluate import GeneratorEvaluation, evaluate_generator
 from avsec.core.cli import run
-from avsec.core.config import parse_flags
+from avsec.core.config import parse_flags, settings
 from avsec.train import set_threads
 
 
@@ -18,9 +18,10 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="metrics JSON")
     parser.add_argument("--examples-dir", required=True, help="directory for WAV examples")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
-    args, settings = parser.parse_known_args()
+    args, rest = parser.parse_known_args()
     set_threads(args.threads)
-    evaluate_generator(args.generator, args.victim, args.data, args.out, args.examples_dir, **parse_flags(settings))
+    evaluation = settings(GeneratorEvaluation, parse_flags(rest), "evaluate_generator")
+    evaluate_generator(args.generator, args.victim, args.data, args.out, args.examples_dir, evaluation)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 import argparse
 
 from avsec.core.cli import run
-from avsec.core.config import parse_flags
-from avsec.stego.core import evaluate_stego
+from avsec.core.config import parse_flags, settings
+from avsec.stego.evaluate import StegoEvaluation, evaluate_stego
 from avsec.train import set_threads
 
 
@@ -17,9 +17,10 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="metrics JSON")
     parser.add_argument("--examples-dir", required=True, help="directory for WAV examples")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
-    args, settings = parser.parse_known_args()
+    args, rest = parser.parse_known_args()
     set_threads(args.threads)
-    evaluate_stego(args.model, args.data, args.out, args.examples_dir, **parse_flags(settings))
+    evaluation = settings(StegoEvaluation, parse_flags(rest), "evaluate_stego")
+    evaluate_stego(args.model, args.data, args.out, args.examples_dir, evaluation)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,27 @@
 """Paper 2's tables and figures from the victims', generators' and baselines' JSON (rule report_advgan).
 
-``--<victim> GENERATOR ...`` flags name the generators of each victim (scales.<scale>.advgan.generators).
+``--<victim> GENERATOR ...`` flags name the scale's generators (scales.<scale>.advgan.generators); the files read
+are the ones rule report_advgan declares, named from that mapping by the same function
+(avsec.advgan.names.report_inputs). Snakemake and DVC run this same command line: DVC cannot put a list of files
+into a command.
 """
 
 import argparse
 
-from avsec.advgan.core import write_report
+from avsec.advgan.names import report_inputs
+from avsec.advgan.report import report_from_files
 from avsec.core.cli import run
 from avsec.core.config import parse_flags
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__)
-    parser.add_argument("--results", required=True, help="results/advgan")
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, description=__doc__, epilog="--<victim> GENERATOR ...: the generators of each victim."
+    )
     parser.add_argument("--out", required=True, help="the report directory")
     args, generators = parser.parse_known_args()
-    write_report(args.results, args.out, parse_flags(generators))
+    inputs = report_inputs(parse_flags(generators))
+    report_from_files(args.out, inputs["victims"], inputs["evaluations"], inputs["baselines"])
 
 
 if __name__ == "__main__":

@@ -8,10 +8,15 @@ from avsec.core.cli import run
 
 def main() -> None:
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__)
-    parser.add_argument("--results", required=True, help="results/avdetect")
+    parser.add_argument("--recognisers", required=True, nargs="+", help="results/avdetect/<corpus>/recogniser.json")
+    parser.add_argument("--syncnets", required=True, nargs="+", help="results/avdetect/<corpus>/syncnet.json")
+    parser.add_argument("--detections", required=True, nargs="+", help="results/avdetect/<corpus>/detection.json")
+    parser.add_argument(
+        "--examples", required=True, nargs="+", help="results/avdetect/<corpus>/attacks/<method>/examples folders"
+    )
     parser.add_argument("--out", required=True, help="the report directory")
     args = parser.parse_args()
-    write_report(args.results, args.out)
+    write_report(args.recognisers, args.syncnets, args.detections, args.examples, args.out)
 
 
 if __name__ == "__main__":

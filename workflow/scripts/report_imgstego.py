@@ -9,10 +9,11 @@ from avsec.imgstego.report import write_report
 
 def main() -> None:
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__)
-    parser.add_argument("--results", required=True, help="results/imgstego (base/, ssim/, enhanced/)")
+    parser.add_argument("--evaluations", nargs="+", required=True, help="<column>/eval.json of base, ssim and enhanced")
+    parser.add_argument("--examples", nargs="+", required=True, help="<column>/examples of the same columns")
     parser.add_argument("--out", required=True, help="the report directory")
     args = parser.parse_args()
-    write_report(args.results, args.out)
+    write_report(args.evaluations, args.examples, args.out)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,29 @@
 """Paper 1's tables and figures from the evaluations' and security experiments' JSON (rule report_stego).
 
-``--<dataset> RUN ...`` flags name the trained runs of each dataset (scales.<scale>.stego.runs).
+``--<dataset> RUN ...`` flags name the scale's runs (scales.<scale>.stego.runs); the files read are the ones rule
+report_stego declares, named from that mapping by the same function (avsec.stego.names.report_inputs): every
+run's eval.json and every dataset's security results. Snakemake and DVC run this same command line: DVC cannot
+put a list of files into a command.
 """
 
 import argparse
 
 from avsec.core.cli import run
 from avsec.core.config import parse_flags
-from avsec.stego.core import write_report
+from avsec.stego.names import report_inputs
+from avsec.stego.report import write_report
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__)
-    parser.add_argument("--results", required=True, help="results/stego")
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False,
+        description=__doc__.split("\n\n")[0],
+        epilog="--<dataset> RUN ...: the runs of each dataset.",
+    )
     parser.add_argument("--out", required=True, help="the report directory")
     args, runs = parser.parse_known_args()
-    write_report(args.results, args.out, parse_flags(runs))
+    files = report_inputs(parse_flags(runs))
+    write_report(files["evaluations"], files["security"], args.out)
 
 
 if __name__ == "__main__":

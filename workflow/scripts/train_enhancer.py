@@ -3,24 +3,28 @@
 import argparse
 
 from avsec.core.cli import run
-from avsec.core.config import parse_flags
-from avsec.imgstego.core import train_enhancer
+from avsec.core.config import parse_flags, settings
+from avsec.imgstego.train import EnhancerTraining, train_enhancer
 from avsec.train import set_threads
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        allow_abbrev=False, description=__doc__, epilog="Other --key value flags: the enhancer's settings."
+        allow_abbrev=False,
+        description=__doc__,
+        epilog="Other --key value flags: the enhancer's settings (EnhancerTraining, avsec.imgstego.train), --seed "
+        "among them.",
     )
     parser.add_argument("--model", required=True, help="the hiding/reveal checkpoint")
     parser.add_argument("--timit", required=True, help="prepared carriers (results/prep/timit)")
     parser.add_argument("--voc", required=True, help="prepared images (results/prep/voc)")
     parser.add_argument("--out", required=True, help="the checkpoint to write")
-    parser.add_argument("--seed", type=int, default=1024)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
-    args, settings = parser.parse_known_args()
+    args, rest = parser.parse_known_args()
     set_threads(args.threads)
-    train_enhancer(args.model, args.timit, args.voc, args.out, seed=args.seed, **parse_flags(settings))
+    train_enhancer(
+        args.model, args.timit, args.voc, args.out, settings(EnhancerTraining, parse_flags(rest), "train_enhancer")
+    )
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
 import argparse
 
-from avsec.advgan.core import train_generator
+from avsec.advgan.train import GeneratorTraining, train_generator
 from avsec.core.cli import run
-from avsec.core.config import parse_flags
+from avsec.core.config import parse_flags, settings
 from avsec.train import set_threads
 
 
@@ -17,9 +17,10 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="prepared clips (results/prep/<corpus>)")
     parser.add_argument("--out", required=True, help="the checkpoint to write")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
-    args, settings = parser.parse_known_args()
+    args, rest = parser.parse_known_args()
     set_threads(args.threads)
-    train_generator(args.generator, args.victim, args.data, args.out, **parse_flags(settings))
+    training = settings(GeneratorTraining, parse_flags(rest), "train_generator")
+    train_generator(args.generator, args.victim, args.data, args.out, training)
 
 
 if __name__ == "__main__":

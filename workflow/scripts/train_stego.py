@@ -3,8 +3,8 @@
 import argparse
 
 from avsec.core.cli import run
-from avsec.core.config import parse_flags
-from avsec.stego.core import train_stego
+from avsec.core.config import parse_flags, settings
+from avsec.stego.train import StegoTraining, train_stego
 from avsec.train import set_threads
 
 
@@ -16,9 +16,9 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="prepared clips (results/prep/<dataset>)")
     parser.add_argument("--out", required=True, help="the checkpoint to write")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
-    args, settings = parser.parse_known_args()
+    args, rest = parser.parse_known_args()
     set_threads(args.threads)
-    train_stego(args.run, args.data, args.out, **parse_flags(settings))
+    train_stego(args.run, args.data, args.out, settings(StegoTraining, parse_flags(rest), "train_stego"))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 import argparse
 
-from avsec.advgan.core import train_victim
+from avsec.advgan.victims import train_victim, victim_training
 from avsec.core.cli import run
 from avsec.core.config import parse_flags
 from avsec.train import set_threads
@@ -19,7 +19,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
     args, settings = parser.parse_known_args()
     set_threads(args.threads)
-    result = train_victim(args.victim, args.data, args.out, args.metrics, **parse_flags(settings))
+    training = victim_training(args.victim, parse_flags(settings))
+    result = train_victim(args.victim, args.data, args.out, args.metrics, training)
     print(f"{args.victim}: test accuracy {result['accuracy']:.2%} on {result['test_clips']} clips")
 
 

@@ -9,9 +9,27 @@ from __future__ import annotations
 
 from avsec.core.config import CONFIG_FILE
 from avsec.core.errors import ConfigError
+from avsec.data.corpora import names
 
 ALL = "all"
 LOSSES = ("paper", "code")
+BASELINES = ("genetic", "pso")  # the black-box attacks (avsec.advgan.baselines.METHODS), in the report's order
+RESULTS = "results/advgan"
+
+
+def report_inputs(generators: dict) -> dict[str, list[str]]:
+    """The files rule report_advgan reads, from a scale's generators (``{victim: [generator, ...]}``, e.g.
+    scales.<scale>.advgan.generators, or its --victim flags as parsed): per victim of the mapping, its victim.json,
+    the eval.json of each generator listed and one JSON per baseline attack."""
+    return {
+        "victims": [f"{RESULTS}/{victim}/victim.json" for victim in generators],
+        "evaluations": [
+            f"{RESULTS}/{victim}/{name}/eval.json"
+            for victim, listed in generators.items()
+            for name in names(listed, victim)
+        ],
+        "baselines": [f"{RESULTS}/{victim}/baselines/{method}.json" for victim in generators for method in BASELINES],
+    }
 
 
 def parse_generator(name: str) -> tuple[str, str]:

@@ -1,4 +1,5 @@
-"""Generator and discriminator of paper 2 (SpeechAdvGan), as DESIGN.md §4 reads them from the authors' code.
+"""Generator and discriminator of paper 2 (SpeechAdvGan), as we read them from the authors' code
+(docs/protocols.md, paper 2).
 
 Generator: a 1-D U-Net. Encoder 8 × Conv1d(k32, s2, p15) with 16, 32, 32, 64, 64, 128, 128, 256 channels and
 PReLU; decoder 7 × ConvTranspose1d(k32, s2, p15) to 128, 128, 64, 64, 32, 32, 16 channels, each followed by

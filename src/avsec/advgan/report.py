@@ -1,14 +1,16 @@
 """The report of paper 2 (SpeechAdvGan): success matrices (Figures 4/5), Tables 1 and 2, victim accuracy and a
 Figure 7-style example, ours beside the paper's numbers.
 
-Inputs are the JSON files the workflow writes, already loaded: one per victim, one per evaluated generator
-(with ``"path"``, the directory of its eval.json, added by the caller), one per baseline attack (see
-:func:`write_report`). A generator is trained per (source, target) pair (``source`` is a label: one matrix
+Inputs are the JSON files the workflow writes: one per victim, one per evaluated generator, one per baseline
+attack. :func:`report_from_files` reads them (rule report_advgan; avsec.advgan.names.report_inputs lists them for
+a scale) and hands them to :func:`write_report`, each evaluation with ``"path"``, the directory of its eval.json,
+where its example clips are. A generator is trained per (source, target) pair (``source`` is a label: one matrix
 cell) or per target (``source == "all"``: its ``per_source`` fills the target's column).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import spectrogram
 
+from avsec.core.errors import InputError
 from avsec.io.atomic import atomic_path
 from avsec.io.audio import INT16_SCALE, read_audio
 from avsec.metrics.audio import snr_db
@@ -80,6 +83,29 @@ class _Victim:
     @property
     def title(self) -> str:
         return _title(self.name)
+
+
+def report_from_files(
+    out_dir: str | Path,
+    victims: Sequence[str | Path],
+    evaluations: Sequence[str | Path],
+    baselines: Sequence[str | Path],
+) -> None:
+    """Read the victims' victim.json, the generators' eval.json and the baselines' JSON files, in the order given,
+    and write the report (:func:`write_report`); an unreadable file is one line naming it."""
+
+    def load(file: str | Path, **extra) -> dict:
+        try:
+            return {**json.loads(Path(file).read_text(encoding="utf-8")), **extra}
+        except (OSError, ValueError) as exc:
+            raise InputError(file, f"unreadable results JSON ({exc})") from None
+
+    write_report(
+        out_dir,
+        [load(file) for file in victims],
+        [load(file, path=str(Path(file).parent)) for file in evaluations],
+        [load(file) for file in baselines],
+    )
 
 
 def write_report(out_dir: str | Path, victims: list[dict], evaluations: list[dict], baselines: list[dict]) -> None:

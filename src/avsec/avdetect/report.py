@@ -2,8 +2,9 @@
 paper's numbers beside ours, Figure 1(d) (synchronisation confidence of benign vs adversarial clips), ROC
 curves, the recognisers' and SyncNets' own scores, and a few adversarial example videos.
 
-Inputs are what rules/avdetect.smk writes under ``results/avdetect``: ``<corpus>/recogniser.json``,
-``<corpus>/syncnet.json``, ``<corpus>/detection.json`` and ``<corpus>/attacks/<method>/examples/``.
+Inputs are the files rule report_avdetect declares (rules/avdetect.smk), for LRW and GRID: each corpus's
+``recogniser.json``, ``syncnet.json`` and ``detection.json`` (told apart by their ``corpus`` field) and the attacks'
+``examples`` folders (written by :func:`avsec.avdetect.attacks.attack_corpus`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from avsec.avdetect.names import ATTACK_CORPUS
 from avsec.core.errors import InputError
 from avsec.io.atomic import atomic_path
 from avsec.report.tables import markdown_table, new_figure, save_figure
@@ -207,14 +209,53 @@ def _load(path: Path) -> dict:
         raise InputError(path, f"unreadable results JSON ({exc})") from None
 
 
-def write_report(results: str | Path, out: str | Path) -> None:
-    """Read results/avdetect/<corpus>/{recogniser,syncnet,detection}.json and the attacks' example videos;
-    write report.md, the figures and the examples into ``out`` (atomically, as one directory)."""
-    results = Path(results)
-    data = {
-        corpus: {kind: _load(results / corpus / f"{kind}.json") for kind in ("recogniser", "syncnet", "detection")}
-        for corpus in CORPORA
+def _by_corpus(paths: list[str | Path], kind: str) -> dict[str, dict]:
+    """The JSONs of one kind keyed by their ``corpus`` field; each of LRW and GRID must be among them."""
+    found: dict[str, dict] = {}
+    for path in map(Path, paths):
+        result = _load(path)
+        corpus = result.get("corpus") if isinstance(result, dict) else None
+        if corpus not in CORPORA:
+            raise InputError(path, f"not {kind} results of {' or '.join(CORPORA)} (corpus {corpus!r})")
+        found[corpus] = result
+    missing = [corpus for corpus in CORPORA if corpus not in found]
+    if missing:
+        raise InputError(", ".join(map(str, paths)) or kind, f"no {kind} results of {', '.join(missing)}")
+    return found
+
+
+def _example_videos(folders: list[str | Path]) -> list[Path]:
+    """The attacks' example videos in the tables' order: LRW's (FGSM, BIM) before GRID's (C&W), then by folder
+    and name; a video's attack is the method its name starts with (``<method>_a<ε_A>_v<ε_V>...``)."""
+
+    def order(video: Path) -> tuple[int, tuple[str, ...], str]:
+        corpus = ATTACK_CORPUS.get(video.name.split("_")[0])
+        rank = CORPORA.index(corpus) if corpus in CORPORA else len(CORPORA)
+        return rank, video.parent.parts, video.name
+
+    videos = []
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            raise InputError(folder, "examples folder not found")
+        videos += folder.glob("*.mp4")
+    return sorted(videos, key=order)
+
+
+def write_report(
+    recognisers: list[str | Path],
+    syncnets: list[str | Path],
+    detections: list[str | Path],
+    examples: list[str | Path],
+    out: str | Path,
+) -> None:
+    """Read each corpus's recogniser, SyncNet and detection JSONs and the videos of the attacks' ``examples``
+    folders; write report.md, the figures and the examples into ``out`` (atomically, as one directory)."""
+    found = {
+        kind: _by_corpus(paths, kind)
+        for kind, paths in (("recogniser", recognisers), ("syncnet", syncnets), ("detection", detections))
     }
+    data = {corpus: {kind: found[kind][corpus] for kind in found} for corpus in CORPORA}
+    videos = _example_videos(examples)
     lrw_rows, grid_rows = data["lrw"]["detection"]["settings"], data["grid"]["detection"]["settings"]
     with atomic_path(out, directory=True) as tmp:
         tmp = Path(tmp)
@@ -301,14 +342,11 @@ def write_report(results: str | Path, out: str | Path) -> None:
             if rows:
                 roc_figure(figures / f"roc_{corpus}.png", rows, f"{corpus.upper()}: ROC of −confidence")
                 lines.append(f"![ROC {corpus}](figures/roc_{corpus}.png)")
-        examples = tmp / "examples"
-        examples.mkdir()
+        (tmp / "examples").mkdir()
         copied = []
-        for corpus in CORPORA:
-            for folder in sorted((results / corpus / "attacks").glob("*/examples")):
-                for video in sorted(folder.glob("*.mp4")):
-                    shutil.copyfile(video, examples / video.name)
-                    copied.append(video.name)
+        for video in videos:
+            shutil.copyfile(video, tmp / "examples" / video.name)
+            copied.append(video.name)
         lines += ["", "## Adversarial examples (mouth crops with the adversarial audio)", ""]
         lines += [f"- [examples/{name}](examples/{name})" for name in copied] or ["(none)"]
         (tmp / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -148,3 +148,7 @@ class Enhancer(nn.Module):
         for up, dec in zip(self.up, self.dec, strict=True):
             x = dec(torch.cat((up(x), skips.pop()), dim=1))
         return image + self.out(x)[..., :h, :w]
+
+
+def parameter_count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

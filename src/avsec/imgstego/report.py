@@ -1,14 +1,17 @@
 """The report of paper 3 (image in speech): the results table with the paper's numbers beside ours, figures of
 original / revealed / enhanced images, carrier and embedded spectrograms, training curves, and WAV examples.
 
-Inputs are the evaluation directories ``<results>/<column>/{eval.json, examples/}`` of the three columns of
-the paper's table: ``base`` (MSE only), ``ssim`` (model + SSIM) and ``enhanced`` (model + SSIM + enhancer).
+Inputs are the files rule report_imgstego declares: the ``eval.json`` and the ``examples/`` folder of each of
+the three columns of the paper's table, ``<column>/eval.json`` and ``<column>/examples`` (the column is the name
+of the folder that holds them): ``base`` (MSE only), ``ssim`` (model + SSIM) and ``enhanced`` (model + SSIM +
+enhancer).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +48,27 @@ ROWS = (  # (key, label, format); keys without a paper value show "–" on the p
 )
 
 
-def load_results(results: str | Path) -> dict[str, dict]:
-    """Each column's eval.json; InputError naming a missing or unreadable one."""
+def by_column(paths: Sequence[str | Path], what: str) -> dict[str, Path]:
+    """``paths`` (``<column>/eval.json`` or ``<column>/examples``) keyed by their column, in the table's order;
+    InputError naming a path of no column, a column given twice or a column missing."""
+    out: dict[str, Path] = {}
+    for path in map(Path, paths):
+        column = path.parent.name
+        if column not in COLUMNS:
+            raise InputError(path, f"not in a column folder ({', '.join(COLUMNS)})")
+        if column in out:
+            raise InputError(path, f"a second {what} of column {column} (first: {out[column]})")
+        out[column] = path
+    missing = [column for column in COLUMNS if column not in out]
+    if missing:
+        raise InputError(Path(paths[0]).parent.parent if paths else ".", f"no {what} of column(s) {', '.join(missing)}")
+    return {column: out[column] for column in COLUMNS}
+
+
+def load_results(evaluations: Sequence[str | Path]) -> dict[str, dict]:
+    """Each column's eval.json (``<column>/eval.json``); InputError naming a missing or unreadable one."""
     out = {}
-    for column in COLUMNS:
-        path = Path(results) / column / "eval.json"
+    for column, path in by_column(evaluations, "evaluation").items():
         try:
             out[column] = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -74,20 +93,21 @@ def results_table(evals: dict[str, dict]) -> tuple[list[str], list[list[Any]]]:
     return header, rows
 
 
-def write_report(results: str | Path, out: str | Path) -> Path:
-    """Write ``out``/report.md, table.tsv, images.png, spectrograms.png, training.png and wav/ atomically."""
-    results = Path(results)
-    evals = load_results(results)
-    examples = {column: _examples(results / column / "examples") for column in COLUMNS}
+def write_report(evaluations: Sequence[str | Path], examples: Sequence[str | Path], out: str | Path) -> Path:
+    """Write ``out``/report.md, table.tsv, images.png, spectrograms.png, training.png and wav/ atomically from
+    the columns' ``<column>/eval.json`` files and ``<column>/examples`` folders."""
+    evals = load_results(evaluations)
+    folders = by_column(examples, "examples folder")
+    kept = {column: _examples(folder) for column, folder in folders.items()}
     with atomic_path(out, directory=True) as tmp:
         header, rows = results_table(evals)
         (tmp / "table.tsv").write_text(
             "\n".join("\t".join(str(c) for c in r) for r in [header, *rows]) + "\n", encoding="utf-8"
         )
-        images_figure(examples, tmp / "images.png")
-        spectrogram_figure(examples["ssim"], tmp / "spectrograms.png")
+        images_figure(kept, tmp / "images.png")
+        spectrogram_figure(kept["ssim"], tmp / "spectrograms.png")
         training_figure(evals, tmp / "training.png")
-        wavs = sorted((results / "ssim" / "examples").glob("*.wav"))
+        wavs = sorted(folders["ssim"].glob("*.wav"))
         (tmp / "wav").mkdir()
         for wav in wavs:
             shutil.copyfile(wav, tmp / "wav" / wav.name)

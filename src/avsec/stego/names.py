@@ -17,6 +17,23 @@ BASELINES = ("lsb_matching", "echo_hiding")
 METHODS = ("gan", *BASELINES)  # Table 4's rows: ours, then the classic baselines
 
 
+RESULTS = "results/stego"
+
+
+def report_inputs(runs: dict, results: str = RESULTS) -> dict[str, list[str]]:
+    """The files rule report_stego reads for a scale's runs (``scales.<scale>.stego.runs``: dataset → run names, or
+    one name as a string, as a single-value flag arrives): ``evaluations``, the eval.json of every run, dataset by
+    dataset; ``security``, the security result of every dataset and method (``METHODS``)."""
+    return {
+        "evaluations": [
+            f"{results}/{dataset}/{name}/eval.json"
+            for dataset, names in runs.items()
+            for name in ([names] if isinstance(names, str) else names)
+        ],
+        "security": [f"{results}/{dataset}/security/{method}.json" for dataset in runs for method in METHODS],
+    }
+
+
 def parse_run(name: str) -> tuple[str, str]:
     """``hpf_an`` → ("hpf", "an"); ConfigError for anything else."""
     analyzer, sep, channel = name.partition("_")

@@ -1,14 +1,16 @@
 """The report of paper 1 (GAN audio-in-audio steganography): Tables 2, 3 and 4 and Figure 3, ours beside the
 paper's numbers.
 
-Inputs are the JSON files the workflow writes, already loaded: one evaluation per trained run (eval.json, with
-``"path"``, its directory, added by the caller) and one security result per dataset and method. Table 2 is the
-``nor`` runs (RAN and HPF), Table 3 the ``ran`` runs (NOR and AN) with channel noise, as in the paper (its
-Table 3 NOR rows repeat Table 2's RAN carrier numbers).
+Inputs are the JSON files the workflow writes (the rule's declared inputs; avsec.stego.names.report_inputs lists
+them for a scale's runs): one evaluation per trained run (its eval.json; the WAV examples of Figure 3 are read from
+the file's directory) and one security result per dataset and method. Table 2 is the ``nor`` runs (RAN and HPF),
+Table 3 the ``ran`` runs (NOR and AN) with channel noise, as in the paper (its Table 3 NOR rows repeat Table 2's
+RAN carrier numbers).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from avsec.core.errors import InputError
 from avsec.dsp.stft import stft
 from avsec.io.atomic import atomic_path
 from avsec.io.audio import INT16_SCALE, read_audio
@@ -57,9 +60,24 @@ def mixing_reference(carrier_snr_db: float) -> float:
     return 10.0 * math.log10(1.0 + 10.0 ** (-carrier_snr_db / 10.0))
 
 
-def write_report(out_dir: str | Path, evaluations: list[dict], security: list[dict]) -> None:
-    """Write paper 1's report directory atomically: ``table2.md``, ``table3.md``, ``table4.md``, ``runs.md``,
-    ``figure3.png`` (carrier, secret, stego and revealed spectrograms), ``table4.png`` and ``report.md``."""
+def write_report(evaluations: Sequence[str | Path], security: Sequence[str | Path], out: str | Path) -> None:
+    """Read the evaluations (eval.json files) and security results (one JSON per dataset and method) and write the
+    tables and figures to the directory ``out`` (:func:`render_report`). An unreadable file is one line naming it."""
+
+    def load(file: str | Path, **extra) -> dict:
+        try:
+            return {**json.loads(Path(file).read_text(encoding="utf-8")), **extra}
+        except (OSError, ValueError) as exc:
+            raise InputError(file, f"unreadable results JSON ({exc})") from None
+
+    loaded = [load(file, path=str(Path(file).parent)) for file in evaluations]
+    render_report(out, loaded, [load(file) for file in security])
+
+
+def render_report(out_dir: str | Path, evaluations: list[dict], security: list[dict]) -> None:
+    """Write paper 1's report directory atomically from the loaded results (each evaluation with ``"path"``, its
+    directory, added): ``table2.md``, ``table3.md``, ``table4.md``, ``runs.md``, ``figure3.png`` (carrier, secret,
+    stego and revealed spectrograms), ``table4.png`` and ``report.md``."""
     with atomic_path(out_dir, directory=True) as tmp:
         sections = {
             "table2": ("Table 2: MSE and SNR of carrier and secret (validation set)", table2_section(evaluations)),

@@ -1,8 +1,8 @@
 """The one training loop every experiment uses: a task supplies models, optimisers and a step; this does the rest.
 
-What the loop owns (DESIGN.md §7): the device (``auto`` = CUDA when present), bf16 autocast on CUDA, the data
-order (a permutation per epoch drawn from the seed and the epoch number, so a resumed run sees the same
-batches), tqdm progress into the rule's log, a resume file written every ``checkpoint_every`` steps and when
+What the loop owns (docs/architecture.md, "Conventions"): the device (``auto`` = CUDA when present), bf16 autocast
+on CUDA, the data order (a permutation per epoch drawn from the seed and the epoch number, so a resumed run sees
+the same batches), tqdm progress into the rule's log, a resume file written every ``checkpoint_every`` steps and when
 SLURM (or a user) sends SIGTERM, SIGUSR1 or SIGINT, and resumption from that file. A resume file holds the
 modules, optimisers, schedulers, random-number state, position and the epoch's running sums, and a fingerprint
 of the settings: a file from other settings is set aside, never silently continued. Whoever calls :func:`fit`

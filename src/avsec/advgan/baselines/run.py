@@ -1,4 +1,5 @@
-"""Run one of SpeechAdvGan's baseline attacks over a set of clips: per-clip results and Table 1's summary.
+"""Run one of SpeechAdvGan's baseline attacks over a set of clips: per-clip results and Table 1's summary; and the
+workflow's step (rule attack_baseline), which draws the test clips and their targets for it.
 
 Table 1 compares the attacks by success rate, SNR (eq. 15, dB) and seconds per adversarial example. Each clip
 gets its own generator seeded from ``seed`` and the clip's index, so any clip can be re-run on its own.
@@ -7,9 +8,12 @@ gets its own generator seeded from ``seed`` and the clip's index, so any clip ca
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,10 +22,57 @@ import torch
 from avsec.advgan.baselines.common import AttackResult
 from avsec.advgan.baselines.genetic import genetic_attack
 from avsec.advgan.baselines.pso import pso_attack
+from avsec.advgan.data import load_clips
+from avsec.advgan.victims import load_victim
+from avsec.core.config import settings as from_flags
 from avsec.core.errors import ConfigError
+from avsec.io.atomic import write_text
+from avsec.io.audio import normalize
 from avsec.metrics.audio import snr_db
+from avsec.train import resolve_device
 
+# the keys are avsec.advgan.names.BASELINES (which the workflow reads without torch), in the same order
 METHODS: dict[str, Callable[..., AttackResult]] = {"genetic": genetic_attack, "pso": pso_attack}
+
+
+@dataclass
+class BaselineAttack:
+    """The settings of rule attack_baseline (its --key value flags): ``clips`` test clips drawn with ``seed``, the
+    device, and ``attack``, the method's own keyword settings (its budget ``iterations``, population, ...), checked
+    by :func:`run_baseline`. :func:`baseline_attack` builds it from the flags."""
+
+    clips: int
+    seed: int = 1024
+    device: str = "auto"
+    attack: dict = field(default_factory=dict)
+
+
+def baseline_attack(given: Mapping) -> BaselineAttack:
+    """:class:`BaselineAttack` from parsed flags: its fields, and every other flag into ``attack``."""
+    own = [f.name for f in fields(BaselineAttack) if f.name != "attack"]
+    attack = {key: value for key, value in given.items() if key not in own}
+    return from_flags(
+        BaselineAttack, {**{k: v for k, v in given.items() if k in own}, "attack": attack}, "attack_baseline"
+    )
+
+
+def attack_baseline(
+    method: str, victim_ckpt: str | Path, data: str | Path, out: str | Path, settings: BaselineAttack
+) -> dict:
+    """Run a black-box baseline on ``clips`` test clips drawn with ``seed``, each towards a random other label."""
+    dev = resolve_device(settings.device)
+    victim, vckpt = load_victim(victim_ckpt)
+    labels = list(vckpt["labels"])
+    test = load_clips(data, "test", labels)
+    rng = np.random.default_rng(settings.seed)
+    pick = rng.choice(len(test.audio), size=min(settings.clips, len(test.audio)), replace=False)
+    sources = [labels[int(test.labels[i])] for i in pick]
+    targets = [str(rng.choice([t for t in labels if t != s])) for s in sources]
+    x = normalize(test.audio[torch.from_numpy(pick)]).to(dev)
+    result = run_baseline(method, victim.to(dev), x, sources, targets, labels, seed=settings.seed, **settings.attack)
+    result = {"victim": vckpt["victim"], **result}
+    write_text(out, json.dumps(result, indent=2, allow_nan=True) + "\n")
+    return result
 
 
 def run_baseline(

@@ -1,6 +1,6 @@
 """Mouth-region crops of face videos, as the lip-reading preprocessing of the paper-4 authors' group does them.
 
-The protocol (DESIGN.md §4, paper 4), per clip of ``T`` frames with 68-point landmarks (x, y in pixels, the
+The protocol (docs/protocols.md, paper 4), per clip of ``T`` frames with 68-point landmarks (x, y in pixels, the
 iBUG/face-alignment numbering counted from 0):
 
 1. :func:`interpolate_missing`: frames without a face (NaN rows) get landmarks linearly interpolated in time
@@ -19,7 +19,7 @@ the crop box are kept so that :func:`paste_back` can put a (perturbed) mouth cro
 
 Where this differs from the public preprocessing (mpc001/Lipreading_using_TCN, ``crop_mouth_from_video.py``):
 
-- Stable points: DESIGN.md's eight (nose bridge, nose tip, eye corners, mouth corners) instead of the public
+- Stable points: our protocol's eight (nose bridge, nose tip, eye corners, mouth corners) instead of the public
   code's five ``[33, 36, 39, 42, 45]`` (nose tip and eye corners); see :data:`STABLE_POINTS`.
 - Smoothing: a centred ±``window`` frame mean; the public code averages a trailing 12-frame queue (the current
   frame and the next 11) and reuses the last transform for the final 11 frames.
@@ -38,20 +38,18 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-# DESIGN.md §4 aligns on eight stable points: 28 (nose bridge), 33 (nose tip), 36, 39, 42, 45 (eye corners),
-# 48, 54 (mouth corners). The public code uses five, [33, 36, 39, 42, 45]: no nose bridge and no mouth corners,
-# so there the alignment ignores the mouth entirely; with the mouth corners, a wide-open or smiling mouth pulls
-# the fit slightly. Pass ``stable=(33, 36, 39, 42, 45)`` to get the public behaviour.
+from avsec.data.av.roi import CROP_SIZE, FACE_SIZE, MEAN, STD, TEST_SIZE
+
+# Our protocol (docs/protocols.md, paper 4) aligns on eight stable points: 28 (nose bridge), 33 (nose tip), 36, 39,
+# 42, 45 (eye corners), 48, 54 (mouth corners). The public code uses five, [33, 36, 39, 42, 45]: no nose bridge and no
+# mouth corners, so there the alignment ignores the mouth entirely; with the mouth corners, a wide-open or smiling
+# mouth pulls the fit slightly. Pass ``stable=(33, 36, 39, 42, 45)`` to get the public behaviour.
 STABLE_POINTS: tuple[int, ...] = (28, 33, 36, 39, 42, 45, 48, 54)
 PUBLIC_STABLE_POINTS: tuple[int, ...] = (33, 36, 39, 42, 45)
 MOUTH = slice(48, 68)  # landmarks 48–67: outer and inner lip contours
 N_LANDMARKS = 68
 
-FACE_SIZE = 256  # the aligned face (the public STD_SIZE)
-CROP_SIZE = 96  # mouth crop stored by the preparation
-TEST_SIZE = 88  # centre crop fed to the models at test time
 SMOOTH_WINDOW = 6  # ± frames
-MEAN, STD = 0.421, 0.165  # normalisation of [0, 1] grey values
 
 # Placement of the mean shape in its size×size frame, chosen to resemble the public 20words_mean_face (an LRW
 # average): the landmarks' bounding box (jaw to eyebrows) is FACE_WIDTH·size wide, centred horizontally, and its

@@ -1,24 +1,30 @@
-"""Paper 4's networks: the audiovisual recogniser (video 3-D conv + ResNet-18 + BGRU, audio CNN + BGRU, fusion BGRU;
-word and CTC heads) and SyncNet with its offset / confidence (DESIGN.md §4), checked against the architecture
-rather than against numbers read off the code."""
+"""Paper 4's recogniser: the network (video 3-D conv + ResNet-18 + BGRU, audio CNN + BGRU, fusion BGRU; word and
+CTC heads) checked against the architecture rather than against numbers read off the code, its text encoding,
+and its training on tiny shards (loss falls, resumption through the shared trainer is exact, wrong head)."""
 
 from __future__ import annotations
+
+import os
+import signal
 
 import pytest
 import torch
 from torch import nn
 
-from avsec.avdetect.nets import (
+from avsec.avdetect.recogniser import (
     AudioStream,
     AVRecogniser,
     BasicBlock,
+    RecogniserTask,
     ResNet18,
     SpatioTemporalConv,
     encode_text,
     greedy_decode,
+    load_recogniser,
+    train_recogniser,
 )
-from avsec.avdetect.syncnet import SyncNet, load_published, offset_confidence, sync_distances
-from avsec.core.errors import InputError
+from avsec.core.errors import ConfigError
+from avsec.train import Interrupted, load_checkpoint
 
 # torchvision's resnet18 has 11,689,512 parameters: minus conv1 (64·3·7·7 = 9,408), bn1 (128) and fc (512·1000 +
 # 1000 = 513,000) its four stages hold 11,166,976; ours take the front-end's 64 channels, so they must match.
@@ -93,45 +99,42 @@ def test_text_encoding_and_greedy_decoding():
     assert greedy_decode(log_probs) == ["binn c"]
 
 
-@pytest.mark.parametrize(("size", "last"), [(224, 6), (88, 2), (56, 1)])
-def test_syncnet_streams_end_in_one_embedding(size, last):
-    model = SyncNet(width=0.125, channels=1, size=size, embed=32).eval()
-    assert model.netcnnlip[-3].kernel_size == (1, last, last)
-    lips = model.prepare_video(torch.rand(3, 5, 96, 96) * 255)
-    assert lips.shape == (3, 1, 5, size, size)
-    assert model.forward_lip(lips).shape == (3, 32)
-    assert model.forward_aud(torch.randn(3, 1, 13, 20)).shape == (3, 32)
+# ---- training ----------------------------------------------------------------------------------------------------
+def test_recogniser_checkpoint(trained, tiny):
+    out, rec, _ = trained
+    assert rec["clips"] == {"train": 12, "val": 3, "test": 5}
+    assert rec["skipped"][0]["source"] == "test/high/1"
+    assert rec["history"][-1]["loss"] < rec["history"][0]["loss"]
+    model, ckpt = load_recogniser(out / "recogniser.pt")
+    assert ckpt["classes"] == sorted(tiny.words) and model.head == "word"
+    assert not (out / "recogniser.pt.resume").exists()
 
 
-def test_syncnet_rejects_a_too_small_input():
-    with pytest.raises(ValueError, match="too small"):
-        SyncNet(width=0.125, size=48)
+def test_recogniser_resumes_after_a_signal_to_the_same_weights(av, trained, tiny, tmp_path, monkeypatch):
+    out, _, _ = trained
+    step = RecogniserTask.step
+    calls = []
+
+    def interrupted(self, batch, epoch):
+        calls.append(epoch)
+        if len(calls) == 4:  # during epoch 2
+            os.kill(os.getpid(), signal.SIGUSR1)
+        return step(self, batch, epoch)
+
+    monkeypatch.setattr(RecogniserTask, "step", interrupted)
+    args = ("lrw", av / "mouths", av / "audio", tmp_path / "r.pt", tmp_path / "r.json")
+    with pytest.raises(Interrupted):
+        train_recogniser(*args, tiny.recogniser())
+    assert (tmp_path / "r.pt.resume").exists() and not (tmp_path / "r.pt").exists()
+    monkeypatch.setattr(RecogniserTask, "step", step)
+    train_recogniser(*args, tiny.recogniser())
+    resumed = load_checkpoint(tmp_path / "r.pt", "av_recogniser")["modules"]["model"]
+    reference = load_checkpoint(out / "recogniser.pt", "av_recogniser")["modules"]["model"]
+    for key, value in reference.items():
+        assert torch.equal(resumed[key], value), key
 
 
-@pytest.mark.parametrize("delay", [-4, 0, 3])
-def test_offset_and_confidence_follow_the_design(delay):
-    """Video window i matches audio window i + delay; syncnet_python calls that offset −delay."""
-    torch.manual_seed(0)
-    n = 30
-    aud = torch.randn(n, 16)
-    lip = torch.stack([aud[i + delay] if 0 <= i + delay < n else torch.randn(16) for i in range(n)])
-    dists = sync_distances(lip, aud, vshift=15)
-    assert dists.shape == (31,)
-    offset, confidence = offset_confidence(dists, vshift=15)
-    assert offset == -delay
-    assert confidence == pytest.approx(float(dists.median() - dists.min()))
-    assert confidence > 0.5
-
-
-def test_published_weights_load_only_when_they_fit(tmp_path):
-    full = SyncNet(width=0.125, channels=3, size=224)
-    good = tmp_path / "syncnet_v2.model"
-    torch.save(full.state_dict(), good)
-    fresh = SyncNet(width=0.125, channels=3, size=224)
-    load_published(good, fresh)
-    for key, value in full.state_dict().items():
-        assert torch.equal(fresh.state_dict()[key], value)
-    with pytest.raises(InputError, match="not found"):
-        load_published(tmp_path / "missing.model", fresh)
-    with pytest.raises(InputError, match="does not fit"):
-        load_published(good, SyncNet(width=0.25, channels=3, size=224))
+def test_wrong_head_for_the_corpus_is_one_line(av, tiny, tmp_path):
+    with pytest.raises(ConfigError, match="lrw needs the 'word' head"):
+        train_recogniser("lrw", av / "mouths", av / "audio", tmp_path / "r.pt", tmp_path / "r.json",
+                         tiny.recogniser(head="ctc"))  # fmt: skip

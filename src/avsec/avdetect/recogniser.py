@@ -1,4 +1,4 @@
-"""Paper 4's audiovisual speech recognisers (Ma, Petridis & Pantic 2019, the paper's ref. [15]).
+"""Paper 4's audiovisual speech recognisers (Ma, Petridis & Pantic 2019, the paper's ref. [15]) and their training.
 
 Video stream: a spatiotemporal (3-D) convolution front-end, a ResNet-18 applied to every frame and a 2-layer
 BGRU. Audio stream: a 5-layer 1-D CNN on the raw waveform (downsampling 640×, so one feature per 25 fps video
@@ -10,18 +10,33 @@ Inputs are in the attacks' units: video (B, T, H, W) grey pixel values in [0, 25
 keeps its gradient; the 96×96 crops are centre-cropped to 88×88 and normalised by mean 0.421 / std 0.165
 inside the model), audio (B, 640·T) samples in int16 units (scaled by 1/32768 inside the model).
 ``width`` < 1 narrows every convolution (smoke scale only); the paper's networks are ``width=1``.
+
+:func:`train_recogniser` (rule train_av) trains the corpus's recogniser on its train split with AdamW and a
+cosine schedule through the shared trainer (validation after every epoch) and scores its test clips: top-1
+accuracy (words) or WER and sentence accuracy (sentences).
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avsec.data.av.mouth import MEAN, STD, TEST_SIZE
+from avsec.avdetect.data import SAMPLES_PER_FRAME, AVClips, flushing_denormals, load_av
+from avsec.avdetect.names import HEADS, SPLITS
+from avsec.core.errors import ConfigError, InputError
+from avsec.data.av.roi import MEAN, STD, TEST_SIZE
+from avsec.io.atomic import write_text
 from avsec.io.audio import INT16_SCALE
+from avsec.metrics.text import wer
+from avsec.train import TrainSettings, fit, load_checkpoint, load_state, save_checkpoint
+from avsec.train.checkpoint import build_from
 
-SAMPLES_PER_FRAME = 640  # 16 kHz / 25 fps
 BLANK = "_"  # the CTC blank
 CHARACTERS = BLANK + " abcdefghijklmnopqrstuvwxyz"  # GRID's sentences: lower-case letters and spaces
 
@@ -197,3 +212,160 @@ def greedy_decode(log_probs: torch.Tensor) -> list[str]:
         chars = [CHARACTERS[c] for i, c in enumerate(path) if c != 0 and (i == 0 or c != path[i - 1])]
         out.append(" ".join("".join(chars).split()))
     return out
+
+
+# ---- training and scoring ----------------------------------------------------------------------------------------
+@dataclass
+class RecogniserTraining:
+    """Settings of :func:`train_recogniser` (rule train_av's flags: config.yaml avdetect.<corpus>.recogniser and
+    scales.<scale>.avdetect.<corpus>.recogniser, and --seed)."""
+
+    head: str  # word (LRW, cross-entropy) or ctc (GRID, CTC)
+    epochs: int
+    batch: int
+    lr: float
+    weight_decay: float = 0.0
+    width: float = 1.0
+    hidden: int = 256
+    seed: int = 1024
+    device: str = "auto"
+    bf16: bool = True
+    checkpoint_every: int = 200
+
+
+def build_recogniser(classes: int, head: str, width: float = 1.0, hidden: int = 256) -> AVRecogniser:
+    return AVRecogniser(classes, head=head, width=width, hidden=hidden)
+
+
+def load_recogniser(path: str | Path, device: torch.device | str = "cpu") -> tuple[AVRecogniser, dict]:
+    """A trained recogniser in eval mode on ``device``, and its checkpoint's description."""
+    ckpt = load_checkpoint(path, "av_recogniser", require=("classes", "arch", "modules"))
+    model = build_from(path, build_recogniser, len(ckpt["classes"]), **ckpt["arch"])
+    load_state(path, model, ckpt["modules"].get("model", {}))
+    return model.to(device).eval(), ckpt
+
+
+def _targets(labels: list[str], head: str, classes: list[str]) -> tuple[torch.Tensor, ...]:
+    """Word indices (N,), or CTC character targets padded (N, L) with their lengths (N,)."""
+    if head == "word":
+        return (torch.tensor([classes.index(label) for label in labels]),)
+    encoded = [encode_text(label) for label in labels]
+    longest = max(len(e) for e in encoded)
+    padded = torch.zeros(len(encoded), longest, dtype=torch.long)
+    for i, e in enumerate(encoded):
+        padded[i, : len(e)] = torch.tensor(e)
+    return padded, torch.tensor([len(e) for e in encoded])
+
+
+def ctc_loss(log_probs: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    frames = torch.full((len(log_probs),), log_probs.shape[1], dtype=torch.long)
+    return F.ctc_loss(log_probs.float().transpose(0, 1), targets, frames, lengths, zero_infinity=True)
+
+
+def recognise(model: AVRecogniser, video: torch.Tensor, audio: torch.Tensor, classes: list[str], batch: int = 16):
+    """Predicted words (word head) or greedy transcriptions (CTC head), in batches on the model's device."""
+    device = next(model.parameters()).device
+    out: list[str] = []
+    with torch.inference_mode():
+        for i in range(0, len(video), batch):
+            scores = model(video[i : i + batch].to(device).float(), audio[i : i + batch].to(device).float())
+            if model.head == "word":
+                out += [classes[k] for k in scores.argmax(1).tolist()]
+            else:
+                out += greedy_decode(scores.cpu())
+    return out
+
+
+def score_transcripts(head: str, labels: list[str], predicted: list[str]) -> dict:
+    """Top-1 accuracy (word head) or mean WER and sentence accuracy (CTC head)."""
+    if head == "word":
+        return {"accuracy": float(np.mean([p == y for p, y in zip(predicted, labels, strict=True)]))}
+    errors = [wer(y, p) for y, p in zip(labels, predicted, strict=True)]
+    return {"wer": float(np.mean(errors)), "accuracy": float(np.mean([e == 0 for e in errors]))}
+
+
+class RecogniserTask:
+    """Cross-entropy (words) or CTC (sentences) training of an audiovisual recogniser; validation after epochs."""
+
+    def __init__(self, model: AVRecogniser, val: AVClips, classes: list[str], *, lr: float, weight_decay: float,
+                 epochs: int):  # fmt: skip
+        self.model, self.val, self.classes = model, val, classes
+        self.modules = {"model": model}
+        self.optimizers = {"model": torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)}
+        self.schedulers = {"model": torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizers["model"], epochs)}
+
+    def step(self, batch, epoch):
+        video, audio, *y = batch
+        out = self.model(video.float(), audio.float())
+        if self.model.head == "word":
+            loss = F.cross_entropy(out.float(), y[0])
+            scalars = {"acc": (out.argmax(1) == y[0]).float().mean().item()}
+        else:
+            loss = ctc_loss(out, *y)
+            scalars = {}
+        self.optimizers["model"].zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
+        self.optimizers["model"].step()
+        return {"loss": loss.item(), **scalars}
+
+    def end_epoch(self, epoch):
+        predicted = recognise(self.model, self.val.video, self.val.audio, self.classes)
+        return {f"val_{k}": v for k, v in score_transcripts(self.model.head, self.val.labels, predicted).items()}
+
+
+@flushing_denormals
+def train_recogniser(
+    corpus: str,
+    mouths: str | Path,
+    audio: str | Path,
+    out: str | Path,
+    metrics: str | Path,
+    settings: RecogniserTraining,
+) -> dict:
+    """Train the corpus's recogniser on its train split; write the checkpoint and the test metrics JSON."""
+    head = settings.head
+    if head != HEADS.get(corpus, head):
+        raise ConfigError(f"avdetect: {corpus} needs the {HEADS[corpus]!r} head, not {head!r}")
+    train, val, test = (load_av(mouths, audio, split) for split in SPLITS)
+    classes = sorted(set(train.labels)) if head == "word" else list(CHARACTERS)
+    if head == "word":
+        unknown = sorted({label for label in val.labels + test.labels if label not in classes})
+        if unknown:
+            raise InputError(mouths, f"val/test words without training clips: {', '.join(unknown)}")
+    arch = {"head": head, "width": settings.width, "hidden": settings.hidden}
+    torch.manual_seed(settings.seed)
+    model = build_recogniser(len(classes), **arch)
+    training = TrainSettings(
+        settings.epochs, settings.batch, settings.seed, settings.device, settings.bf16, settings.checkpoint_every,
+        fingerprint={"corpus": corpus, "lr": settings.lr, **arch},
+    )  # fmt: skip
+    resume = Path(f"{out}.resume")
+    task = RecogniserTask(
+        model, val, classes, lr=settings.lr, weight_decay=settings.weight_decay, epochs=settings.epochs
+    )
+    data = (train.video, train.audio, *_targets(train.labels, head, classes))
+    history = fit(task, data, training, resume, desc=f"{corpus} recogniser")
+    model.eval()
+    predicted = recognise(model, test.video, test.audio, classes)
+    result = {
+        "corpus": corpus,
+        "head": head,
+        **score_transcripts(head, test.labels, predicted),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "clips": {"train": len(train), "val": len(val), "test": len(test)},
+        "skipped": train.skipped + val.skipped + test.skipped,
+        "test": [
+            {"source": s, "label": y, "predicted": p}
+            for s, y, p in zip(test.sources, test.labels, predicted, strict=True)
+        ],
+        "history": history,
+    }
+    save_checkpoint(
+        out,
+        {"kind": "av_recogniser", "corpus": corpus, "arch": arch, "classes": classes,
+         "modules": {"model": model.cpu().state_dict()}},
+    )  # fmt: skip
+    write_text(metrics, json.dumps(result, indent=2) + "\n")
+    resume.unlink(missing_ok=True)
+    return result
