@@ -185,7 +185,7 @@ def test_no_rows_is_an_error(tmp_path):
 SCRIPT = """
 import os, signal, sys
 import torch
-sys.path.insert(0, {tests!r})
+sys.path[:0] = [{here!r}, {tests!r}]  # test_trainer and the conftest it imports
 from avsec.core.cli import run
 from avsec.train import fit, save_checkpoint
 from test_trainer import Regression, data, outcome, settings
@@ -224,7 +224,7 @@ run(main)
 def train(tmp_path: Path, name: str, mode: str = "plain", at: int = 0, every: int = 0, **popen) -> subprocess.Popen:
     script = tmp_path / "train.py"
     if not script.exists():
-        script.write_text(SCRIPT.format(tests=str(REPO / "tests")))
+        script.write_text(SCRIPT.format(here=str(Path(__file__).parent), tests=str(REPO / "tests")))
     cmd = [sys.executable, str(script), str(tmp_path / f"{name}.pt"), str(tmp_path / "resume.pt"), mode, str(at)]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.Popen([*cmd, str(every)], text=True, stderr=subprocess.PIPE, env=env, **popen)
