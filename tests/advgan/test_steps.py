@@ -47,6 +47,21 @@ def victim(data, tmp_path_factory):
     return out
 
 
+@pytest.mark.parametrize("generator, sources", [("all_to_low", {"mid", "high"}), ("high_to_low", {"high"})])
+def test_per_source_results_are_the_sources_own_clips(data, victim, tmp_path, generator, sources):
+    """A generator's sources are numbered among themselves (the target, or every other label, left out): each
+    per-source entry must hold that source's 3 test clips, and the overall success is their clip-weighted mean."""
+    gen = tmp_path / "generator.pt"
+    train_generator(generator, victim / "victim.pt", data, gen, GEN)
+    settings_ = GeneratorEvaluation(timing_clips=1, pesq_clips=1, examples=1)
+    result = evaluate_generator(gen, victim / "victim.pt", data, tmp_path / "e.json", tmp_path / "x", settings_)
+    assert set(result["per_source"]) == sources and result["clips"] == 3 * len(sources)
+    assert all(v["clips"] == 3 for v in result["per_source"].values())
+    weighted = sum(v["success"] * v["clips"] for v in result["per_source"].values()) / result["clips"]
+    assert weighted == pytest.approx(result["success"])
+    assert {e["source"] for e in result["examples"]} == sources
+
+
 def test_victim_checkpoint_and_metrics(victim):
     result = json.loads((victim / "victim.json").read_text())
     assert result["labels"] == LABELS and result["test_clips"] == 9 and len(result["history"]) == 2

@@ -94,8 +94,8 @@ def evaluate_generator(
     clean = normalize(test.audio)
     snr = snr_db(clean.numpy(), adv_audio.numpy())
     per_source, chosen = {}, []
-    for label in sources:
-        idx = (test.labels == labels.index(label)).nonzero()[:, 0].tolist()
+    for label in sources:  # test.labels index the generator's sources (load_clips), not the victim's labels
+        idx = (test.labels == sources.index(label)).nonzero()[:, 0].tolist()
         if not idx:
             continue
         scores = [
