@@ -490,3 +490,27 @@ def test_stft_features_paper1_and_paper3(timit: Path, tmp_path: Path) -> None:
             writer.add(np.zeros((4, 4, 3), np.uint8), split="train", label="", source="a.jpg")
         extract_stft(tmp_path / "img", tmp_path / "bad", n_fft=16, hop=4)
     assert not (tmp_path / "bad").exists()
+
+
+def test_shards_are_written_as_rows_come_and_read_back_as_np_save_wrote_them(tmp_path: Path) -> None:
+    from avsec.io.shards import shard_writer
+
+    rows = [np.random.default_rng(k).integers(0, 256, (5, 4, 3), dtype=np.uint8) for k in range(7)]
+    with shard_writer(tmp_path / "img", rows_per_shard=3) as writer:
+        for k, row in enumerate(rows):
+            writer.add(row, split="train", label="x", source=f"{k}.jpg")
+            shards = sorted((writer.root / "shards").glob("*.npy"))
+            assert len(shards) == k // 3 + 1  # the row's shard is on disk as soon as the row is added
+    for k, start in enumerate((0, 3, 6)):  # 3 + 3 + 1 rows: the last shard's header is rewritten on close
+        np.save(tmp_path / "expected.npy", np.stack(rows[start : start + 3]))
+        shard = tmp_path / "img" / "shards" / f"shard-{k:05d}.npy"
+        assert shard.read_bytes() == (tmp_path / "expected.npy").read_bytes()
+    data = ShardedArray(tmp_path / "img")
+    assert [m["index"] for m in data.manifest] == ["0", "1", "2", "0", "1", "2", "0"]
+    assert all((data[k] == row).all() for k, row in enumerate(rows))
+
+    with pytest.raises(ValueError, match="differs"):
+        with shard_writer(tmp_path / "mixed") as writer:
+            writer.add(rows[0], split="train", label="x", source="a.jpg")
+            writer.add(rows[0][:2], split="train", label="x", source="b.jpg")
+    assert not (tmp_path / "mixed").exists() and not list(tmp_path.glob(".mixed*"))

@@ -10,6 +10,7 @@ written. The same inputs and seed give byte-identical outputs. Each function ret
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import itertools
@@ -48,10 +49,11 @@ class Piece:
     uid: str = field(compare=False)
     label: str = field(compare=False)
     split: str = field(default="", compare=False)
+    path: Path | None = field(default=None, compare=False)
 
     @classmethod
     def of(cls, item: Item, offset: int = 0) -> Piece:
-        return cls(item.source, offset, item.uid, item.label, item.split)
+        return cls(item.source, offset, item.uid, item.label, item.split, item.path)
 
 
 def draw_key(seed: int, uid: str, offset: int = 0, purpose: str = "draw") -> int:
@@ -82,22 +84,34 @@ def prep_timit(
     Utterances shorter than ``segment`` samples or not at 16 kHz are rejected; longer ones give
     ``len // segment`` pieces (offset recorded, the tail dropped). ``count`` pieces are drawn (seeded) from all
     of them, all when fewer exist (with a note) or ``count`` is None, and split train/test with a test share
-    of ``test_fraction``. label = speaker id, source = path relative to ``root``. One pass, each file decoded
-    once; memory holds the drawn pieces.
+    of ``test_fraction``. label = speaker id, source = path relative to ``root``. Two passes, so that memory
+    holds one file at a time: the first decodes every file and keeps only the drawn pieces' keys, the second
+    decodes the files that hold drawn pieces again and writes those pieces.
     """
     _check_args(segment=segment, count=count, test_fraction=test_fraction)
     items = timit_items(root)
+    whole = functools.lru_cache(maxsize=1)(lambda path: _read_speech(path, segment))
     with shard_writer(out, _rows_per_shard(2 * segment)) as writer:
         kept = _Smallest(count)
         for item in _progress(items, "timit"):
             try:
-                x = _read_speech(item, segment)
+                samples = len(_read_speech(item.path, segment))
             except InputError as exc:
                 writer.reject(item.source, exc.problem)
                 continue
-            for offset in range(0, len(x) - segment + 1, segment):
-                kept.offer(draw_key(seed, item.uid, offset), Piece.of(item, offset), x[offset : offset + segment])
-        return _write_train_test(writer, kept.pieces(), count, test_fraction, seed, root, len(items), "timit")
+            for offset in range(0, samples - segment + 1, segment):
+                kept.offer(draw_key(seed, item.uid, offset), Piece.of(item, offset))
+        return _write_train_test(
+            writer,
+            kept.pieces(),
+            lambda piece: whole(piece.path)[piece.offset : piece.offset + segment],
+            count,
+            test_fraction,
+            seed,
+            root,
+            len(items),
+            "timit",
+        )
 
 
 def prep_librispeech(
@@ -118,37 +132,36 @@ def prep_librispeech(
     """
     _check_args(segment=segment, count=count, test_fraction=test_fraction)
     items = librispeech_items(root, subsets)
+    load = lambda x: _read_speech(x.path, segment, frames=segment)  # noqa: E731 (called with an Item, then a Piece)
     with shard_writer(out, _rows_per_shard(2 * segment)) as writer:
-        chosen = _first_usable(
-            items, count, seed, lambda item: _read_speech(item, segment, frames=segment), writer, "librispeech"
-        )
-        return _write_train_test(writer, chosen, count, test_fraction, seed, root, len(items), "librispeech")
+        chosen = _first_usable(items, count, seed, load, writer, "librispeech")
+        return _write_train_test(writer, chosen, load, count, test_fraction, seed, root, len(items), "librispeech")
 
 
-def _read_speech(item: Item, segment: int, frames: int | None = None) -> np.ndarray:
-    """16 kHz int16 samples of ``item`` (the first ``frames`` when given); InputError when under ``segment``."""
-    x, _ = read_audio(item.path, expect_rate=SPEECH_RATE, frames=frames)
+def _read_speech(path: Path, segment: int, frames: int | None = None) -> np.ndarray:
+    """16 kHz int16 samples of ``path`` (the first ``frames`` when given); InputError when under ``segment``."""
+    x, _ = read_audio(path, expect_rate=SPEECH_RATE, frames=frames)
     if len(x) < segment:
-        raise InputError(item.path, f"shorter than {segment} samples ({len(x)} samples)")
+        raise InputError(path, f"shorter than {segment} samples ({len(x)} samples)")
     return x
 
 
 class _Smallest:
-    """The ``limit`` pieces with the smallest keys among those offered, with their rows (all when None)."""
+    """The ``limit`` pieces with the smallest keys among those offered (all when None); rows are not kept."""
 
     def __init__(self, limit: int | None):
         self.limit = limit
-        self._heap: list[tuple[int, Piece, np.ndarray]] = []  # max-heap on key via negation
+        self._heap: list[tuple[int, Piece]] = []  # max-heap on key via negation
 
-    def offer(self, key: int, piece: Piece, row: np.ndarray) -> None:
+    def offer(self, key: int, piece: Piece) -> None:
         if self.limit is None or len(self._heap) < self.limit:
-            heapq.heappush(self._heap, (-key, piece, row.copy()))
+            heapq.heappush(self._heap, (-key, piece))
         elif -key > self._heap[0][0]:
-            heapq.heapreplace(self._heap, (-key, piece, row.copy()))
+            heapq.heapreplace(self._heap, (-key, piece))
 
-    def pieces(self) -> list[tuple[Piece, np.ndarray]]:
-        """The kept pieces and rows in source order."""
-        return sorted(((piece, row) for _, piece, row in self._heap), key=lambda pair: pair[0])
+    def pieces(self) -> list[Piece]:
+        """The kept pieces in source order."""
+        return sorted(piece for _, piece in self._heap)
 
 
 def _first_usable(
@@ -158,9 +171,10 @@ def _first_usable(
     load: Callable[[Item], np.ndarray],
     writer: ShardWriter,
     desc: str,
-) -> list[tuple[Piece, np.ndarray]]:
+) -> list[Piece]:
     """Load items in the order of their draw keys until ``count`` have loaded (rejecting the failures), so
-    the result is the ``count`` usable items with the smallest keys; in source order."""
+    the result is the ``count`` usable items with the smallest keys; in source order. Their rows are not kept:
+    the caller loads them again as it writes, so that memory holds one row at a time."""
     wanted = len(items) if count is None else min(count, len(items))
     chosen = []
     with _progress(None, desc, total=wanted) as bar:
@@ -168,17 +182,19 @@ def _first_usable(
             if len(chosen) == wanted:
                 break
             try:
-                chosen.append((Piece.of(item), load(item)))
+                load(item)
+                chosen.append(Piece.of(item))
             except InputError as exc:
                 writer.reject(item.source, exc.problem)
                 continue
             bar.update()
-    return sorted(chosen, key=lambda pair: pair[0])
+    return sorted(chosen)
 
 
 def _write_train_test(
     writer: ShardWriter,
-    chosen: list[tuple[Piece, np.ndarray]],
+    chosen: list[Piece],
+    load: Callable[[Piece], np.ndarray],
     count: int | None,
     test_fraction: float,
     seed: int,
@@ -186,13 +202,14 @@ def _write_train_test(
     listed: int,
     corpus: str,
 ) -> dict[str, int]:
-    """Write the chosen rows in source order; the ``test_fraction`` share with the smallest split keys is test."""
+    """Load and write the chosen pieces in source order; the ``test_fraction`` share with the smallest split keys
+    is test."""
     if count is not None and len(chosen) < count:
         _note(f"{corpus}: only {len(chosen)} usable pieces, fewer than count={count}; taking all")
-    ranked = sorted(range(len(chosen)), key=lambda i: draw_key(seed, chosen[i][0].uid, chosen[i][0].offset, "split"))
+    ranked = sorted(range(len(chosen)), key=lambda i: draw_key(seed, chosen[i].uid, chosen[i].offset, "split"))
     test = set(ranked[: _share(len(chosen), test_fraction)])
-    for i, (piece, row) in enumerate(chosen):
-        _add(writer, row, piece, "test" if i in test else "train")
+    for i, piece in enumerate(_progress(chosen, f"{corpus}: writing", unit="piece")):
+        _add(writer, load(piece), piece, "test" if i in test else "train")
     return _summary(writer, ("train", "test"), root, listed, corpus)
 
 
@@ -335,12 +352,13 @@ def prep_voc(
     """
     _check_args(height=height, width=width, count=count)
     items = voc_items(root, image_sets)
+    load = lambda x: load_image(x.path, height, width)  # noqa: E731 (called with an Item, then a Piece)
     with shard_writer(out, _rows_per_shard(height * width * 3)) as writer:
-        chosen = _first_usable(items, count, seed, lambda item: load_image(item.path, height, width), writer, "voc")
+        chosen = _first_usable(items, count, seed, load, writer, "voc")
         if count is not None and len(chosen) < count:
             _note(f"voc: only {len(chosen)} usable images, fewer than count={count}; taking all")
-        for piece, row in chosen:
-            _add(writer, row, piece, piece.split)
+        for piece in _progress(chosen, "voc: writing", unit="image"):
+            _add(writer, load(piece), piece, piece.split)
         return _summary(writer, names(image_sets), root, len(items), "voc")
 
 

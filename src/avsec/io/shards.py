@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -29,11 +30,18 @@ REJECT_FIELDS = ("source", "reason")
 
 @dataclass
 class ShardWriter:
-    """Collect rows and write them as shards of at most ``rows_per_shard`` rows."""
+    """Write rows as they come into shards of at most ``rows_per_shard`` rows; memory holds one row at a time.
+
+    Each row goes straight into the open shard file after a ``.npy`` header; closing a shard rewrites the header
+    with its final row count (NumPy leaves room for it), so a shard is byte for byte what ``np.save`` of the
+    stacked rows would write.
+    """
 
     root: Path
     rows_per_shard: int = 4096
-    _buffer: list[np.ndarray] = field(default_factory=list)
+    _file: BinaryIO | None = None
+    _in_shard: int = 0
+    _data_start: int = 0
     _manifest: list[dict] = field(default_factory=list)
     _rejects: list[tuple[str, str]] = field(default_factory=list)
     _shard: int = 0
@@ -53,11 +61,15 @@ class ShardWriter:
             self._shape, self._dtype = row.shape, row.dtype
         elif row.shape != self._shape or row.dtype != self._dtype:
             raise ValueError(f"{source}: row {row.shape} {row.dtype} differs from {self._shape} {self._dtype}")
+        if self._file is None:
+            (self.root / "shards").mkdir(parents=True, exist_ok=True)
+            self._file = open(self.root / "shards" / f"shard-{self._shard:05d}.npy", "wb")  # noqa: SIM115
+            self._header()
         self._manifest.append(
             dict(
                 row=len(self._manifest),
                 shard=self._shard,
-                index=len(self._buffer),
+                index=self._in_shard,
                 split=split,
                 label=label,
                 source=source,
@@ -65,29 +77,47 @@ class ShardWriter:
                 length=int(length if length is not None else (row.shape[0] if row.ndim else 1)),
             )
         )
-        self._buffer.append(row)
-        if len(self._buffer) == self.rows_per_shard:
-            self._flush()
+        self._file.write(row.tobytes())
+        self._in_shard += 1
+        if self._in_shard == self.rows_per_shard:
+            self._end_shard()
 
     def reject(self, source: str, reason: str) -> None:
         """Record an input that is not used, with the reason."""
         self._rejects.append((source, " ".join(str(reason).split())))
 
-    def _flush(self) -> None:
-        if not self._buffer:
+    def _header(self) -> None:
+        """Write (or rewrite, at the same length) the open shard's header for the rows written so far."""
+        shape = (self._in_shard, *self._shape)
+        header = {"descr": np.lib.format.dtype_to_descr(self._dtype), "fortran_order": False, "shape": shape}
+        self._file.seek(0)
+        np.lib.format.write_array_header_1_0(self._file, header)
+        if self._in_shard and self._file.tell() != self._data_start:  # NumPy pads headers for this; never seen
+            raise RuntimeError(f"{self._file.name}: the .npy header changed length when its row count was set")
+        self._data_start = self._file.tell()
+        self._file.seek(0, os.SEEK_END)
+
+    def _end_shard(self) -> None:
+        if self._file is None:
             return
-        (self.root / "shards").mkdir(parents=True, exist_ok=True)
-        np.save(self.root / "shards" / f"shard-{self._shard:05d}.npy", np.stack(self._buffer))
-        self._buffer.clear()
+        self._header()
+        self._file.close()
+        self._file, self._in_shard = None, 0
         self._shard += 1
 
     def close(self) -> None:
-        self._flush()
+        self._end_shard()
         (self.root / "shards").mkdir(parents=True, exist_ok=True)
         write_tsv(
             self.root / "manifest.tsv", MANIFEST_FIELDS, [tuple(m[f] for f in MANIFEST_FIELDS) for m in self._manifest]
         )
         write_tsv(self.root / "rejects.tsv", REJECT_FIELDS, self._rejects)
+
+    def abandon(self) -> None:
+        """Close the open shard file without finishing it (the caller discards the directory)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     @property
     def rows(self) -> int:
@@ -110,7 +140,11 @@ def shard_writer(out_dir: str | Path, rows_per_shard: int = 4096) -> Iterator[Sh
     """Write a prepared-data directory atomically: complete on success, absent on failure."""
     with atomic_path(out_dir, directory=True) as tmp:
         writer = ShardWriter(Path(tmp), rows_per_shard)
-        yield writer
+        try:
+            yield writer
+        except BaseException:
+            writer.abandon()
+            raise
         writer.close()
 
 
