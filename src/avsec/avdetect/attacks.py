@@ -307,8 +307,9 @@ def attack_corpus(
                     parts = []
                     for i in range(0, len(d), s.batch):
                         v, a = d.video[i : i + s.batch].to(dev), d.audio[i : i + s.batch].to(dev)
+                        keep = max(0, s.examples - i) if split == "test" else 0  # the clips written as examples
                         if method == "cw":
-                            parts.append(_cw_part(model, sync, v, a, target, eps_a, eps_v, s))
+                            parts.append(_cw_part(model, sync, v, a, target, eps_a, eps_v, s, keep))
                             continue
                         y = labels[i : i + s.batch].to(dev)
                         if method == "fgsm":
@@ -321,7 +322,7 @@ def attack_corpus(
                             "predicted": predicted,
                             **distortion(v, adv_v, a, adv_a),
                             **sync_scores(sync, adv_v, adv_a, s.vshift),
-                            "_examples": (adv_v.cpu(), adv_a.cpu()),
+                            "_examples": _first(keep, adv_v, adv_a),
                         })  # fmt: skip
                     entry["splits"][split] = _merge_parts(parts)
                     if split == "test":
@@ -347,8 +348,9 @@ def attack_corpus(
     return result
 
 
-def _cw_part(model, sync, v, a, target: str, eps_a: int, eps_v: int, settings: AttackSettings) -> dict:
-    """C&W on one batch: both kept examples (partial, full) with their WER, text, distortion and SyncNet scores."""
+def _cw_part(model, sync, v, a, target: str, eps_a: int, eps_v: int, settings: AttackSettings, keep: int) -> dict:
+    """C&W on one batch: both kept examples (partial, full) with their WER, text, distortion and SyncNet scores,
+    and the first ``keep`` partial examples to write."""
     res = cw_ctc(model, v, a, target, eps_video=eps_v, eps_audio=eps_a, settings=settings)
     part = {}
     for goal in ("partial", "full"):
@@ -359,8 +361,14 @@ def _cw_part(model, sync, v, a, target: str, eps_a: int, eps_v: int, settings: A
             **distortion(v, adv_v, a, adv_a),
             **sync_scores(sync, adv_v, adv_a, settings.vshift),
         }
-    part["_examples"] = (res.partial_video.cpu(), res.partial_audio.cpu())
+    part["_examples"] = _first(keep, res.partial_video, res.partial_audio)
     return part
+
+
+def _first(keep: int, *batches: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The first ``keep`` clips of each batch, copied to the CPU: only the clips written as examples are held,
+    never every adversarial clip of a split (a slice alone would keep its whole batch alive)."""
+    return tuple(batch[:keep].detach().cpu().clone() for batch in batches)
 
 
 def _merge_parts(parts: list[dict]) -> dict:
