@@ -10,7 +10,7 @@ a job keeps per row is its results, never its inputs).
 Jobs measured so far: ``prepare_corpus`` for each audio and image corpus (4N is 0.25-0.5 GB of prepared data per
 corpus at the defaults).
 
-    python bench/bench_memory.py                   # all corpora, N as in SIZES
+    python bench/bench_memory.py                   # all corpora, N as in JOBS
     python bench/bench_memory.py --job voc --scale 0.5
 """
 

@@ -63,7 +63,7 @@ class ShardWriter:
             raise ValueError(f"{source}: row {row.shape} {row.dtype} differs from {self._shape} {self._dtype}")
         if self._file is None:
             (self.root / "shards").mkdir(parents=True, exist_ok=True)
-            self._file = open(self.root / "shards" / f"shard-{self._shard:05d}.npy", "wb")  # noqa: SIM115
+            self._file = open(self.root / "shards" / f"shard-{self._shard:05d}.npy", "wb")
             self._header()
         self._manifest.append(
             dict(
@@ -92,7 +92,7 @@ class ShardWriter:
         header = {"descr": np.lib.format.dtype_to_descr(self._dtype), "fortran_order": False, "shape": shape}
         self._file.seek(0)
         np.lib.format.write_array_header_1_0(self._file, header)
-        if self._in_shard and self._file.tell() != self._data_start:  # NumPy pads headers for this; never seen
+        if self._in_shard and self._file.tell() != self._data_start:  # NumPy pads headers to prevent this
             raise RuntimeError(f"{self._file.name}: the .npy header changed length when its row count was set")
         self._data_start = self._file.tell()
         self._file.seek(0, os.SEEK_END)
