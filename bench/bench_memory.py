@@ -1,17 +1,23 @@
 """Peak memory of each job at two corpus sizes, N and 4N: does it stay flat as the corpus grows?
 
 Each job is the rule's own script with the paper preset's settings, run in a fresh Python process as the
-workflow runs it; its peak RSS comes from the kernel (``os.wait4``). Both sizes run in this one harness, the
-same way, so that the difference between them is the job's growth, not run-to-run noise. For each job it prints
-the peak at N and 4N, the growth per output row (MB), the projected peak at the paper's corpus size against the
-rule's ``mem_mb``, and last the worst growth per row as a share of one row's prepared size (target < 0.1: what
-a job keeps per row is its results, never its inputs).
+workflow runs it. Two peaks are taken: the peak RSS from the kernel (``os.wait4``), and the peak anonymous RSS
+(``RssAnon`` in /proc, polled every 10 ms), which leaves out the pages of memory-mapped shards a streaming job
+has read (file pages the kernel reclaims at will). Both sizes run in this one harness, the same way, so that the
+difference between them is the job's growth, not run-to-run noise. For each job it prints the peaks at N and 4N,
+the growth of the anonymous peak per item (MB per row, image or clip), the projected peak at the paper's corpus
+size against the rule's ``mem_mb``, and last the worst growth per item as a share of one item's prepared size
+(target < 0.1: what a job keeps per item is its results, never its inputs).
 
 Jobs measured so far: ``prepare_corpus`` for each audio and image corpus (4N is 0.25-0.5 GB of prepared data per
-corpus at the defaults).
+corpus at the defaults); paper 4's ``train_av``, ``train_syncnet`` (LRW-shaped training splits, 1.3 GB of
+prepared clips at 4N) and ``attack_av`` (FGSM on LRW-shaped validation and test splits), from prepared shards
+written directly in the project's format. The AV jobs run the paper preset's batch sizes and settings but the
+smoke scale's network widths, training stops after 2 steps and the attack uses one ε setting: what grows with
+the corpus is the data path, which is the paper's.
 
-    python bench/bench_memory.py                   # all corpora, N as in JOBS
-    python bench/bench_memory.py --job voc --scale 0.5
+    python bench/bench_memory.py                   # every job, N as in JOBS
+    python bench/bench_memory.py --job voc --job train_av --scale 0.5
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +37,7 @@ import numpy as np
 
 from avsec.core.config import flags, load_config
 from avsec.data.synth.voc import make_voc
-from avsec.io.shards import ShardedArray
+from avsec.io.shards import ShardedArray, shard_writer
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_prep import make_gtzan, make_librispeech, make_speech_commands, make_timit  # noqa: E402
@@ -48,6 +55,25 @@ class Job:
     paper_rows: int
     source: str  # where paper_rows comes from
     extra: dict | None = None  # flags that differ from the paper preset (the synthetic corpus's words)
+
+    @property
+    def name(self) -> str:
+        return f"prepare_corpus {self.corpus}"
+
+    rule = "prepare_corpus"
+
+    def measure(self, n: int, tmp: Path) -> tuple[int, tuple[float, float], float]:
+        """Rows written, peaks (RSS, anonymous RSS; MB) and one row's size (MB) on ``n`` synthetic files."""
+        root = self.make(tmp / f"src{n}", n)
+        config = load_config(REPO / "config.yaml")
+        paper = config["scales"]["paper"]["prep"].get(self.corpus, {})
+        settings = flags({**config["prep"][self.corpus], **paper, **(self.extra or {})})
+        out = tmp / f"prep{n}"
+        command = [sys.executable, "workflow/scripts/prepare_corpus.py", "--corpus", self.corpus, "--root", str(root)]
+        command += ["--out", str(out), "--seed", "0", *settings.split()]
+        peaks = peak_memory_mb(command, tmp / f"log{n}.txt")
+        data = ShardedArray(out)
+        return len(data), peaks, data[0].nbytes / 2**20
 
 
 def _timit(tmp: Path, n: int) -> Path:
@@ -75,6 +101,117 @@ def _voc(tmp: Path, n: int) -> Path:
     return tmp
 
 
+def rule_mem_mb(rule: str) -> int | None:
+    """The ``mem_mb`` a rule declares in rules/*.smk (None when it is not a plain number)."""
+    for smk in sorted((REPO / "rules").glob("*.smk")):
+        match = re.search(rf"^rule {rule}:\n(?:(?!^rule ).*\n)*?\s+mem_mb=(\d+),", smk.read_text(), re.M)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def peak_memory_mb(command: list[str], log: Path) -> tuple[float, float]:
+    """Run ``command`` in a fresh process: its peak resident set size and peak anonymous RSS (MB)."""
+    with open(log, "w") as out:
+        env = {**os.environ, "PYTHONPATH": str(REPO / "src")}  # this checkout's library, wherever avsec is installed
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+        anon = 0
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                status_text = Path(f"/proc/{child.pid}/status").read_text()
+                anon = max(anon, int(re.search(r"^RssAnon:\s+(\d+)", status_text, re.M).group(1)))
+            except (OSError, AttributeError):  # exiting between the two calls
+                pass
+            time.sleep(0.01)
+    if os.waitstatus_to_exitcode(status) != 0:
+        tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-20:])
+        raise SystemExit(f"{' '.join(command)} failed; the end of its output:\n{tail}")
+    return usage.ru_maxrss / 1024, anon / 1024  # KB on Linux
+
+
+# ---- paper 4: prepared LRW-shaped clips written directly, the jobs run on them -------------------------------------
+LRW_FRAMES, WORDS, FIXED = 29, 10, 32  # frames per clip, labels, clips of each split that does not grow
+SMOKE_WIDTHS = {
+    "recogniser": {"width": 0.125, "hidden": 32},
+    "syncnet": {"width": 0.25, "size": 56, "embed": 128},
+}
+
+
+def write_av(root: Path, counts: dict[str, int], seed: int = 0) -> float:
+    """results/av/<corpus>/{mouths, audio/wave, audio/mfcc} with ``counts[split]`` random LRW-shaped clips;
+    returns one clip's prepared size (MB)."""
+    rng = np.random.default_rng(seed)
+    with shard_writer(root / "mouths") as mouths, shard_writer(root / "audio" / "wave") as wave:
+        with shard_writer(root / "audio" / "mfcc") as coeffs:
+            for split, n in counts.items():
+                for i in range(n):
+                    meta = {"split": split, "label": f"w{i % WORDS}", "source": f"{split}/{i}"}
+                    video = rng.integers(0, 256, (LRW_FRAMES, 96, 96), dtype=np.uint8)
+                    audio = rng.integers(-3000, 3000, LRW_FRAMES * 640, dtype=np.int16)
+                    mouths.add(video, **meta)
+                    wave.add(audio, **meta)
+                    coeffs.add(rng.standard_normal((13, 4 * LRW_FRAMES)).astype(np.float16), **meta)
+    return (video.nbytes + audio.nbytes + 13 * 4 * LRW_FRAMES * 2) / 2**20
+
+
+def _avdetect_flags(section: str, corpus: str | None, **changes) -> list[str]:
+    config = load_config(REPO / "config.yaml")
+    shared, paper = config["avdetect"], config["scales"]["paper"]["avdetect"]
+    if corpus:
+        shared, paper = shared[corpus], paper[corpus]
+    return flags({**shared[section], **paper[section], **changes}).split()
+
+
+def _train_av(av: Path, out: Path, steps: int = 2) -> list[str]:
+    widths = SMOKE_WIDTHS["recogniser"]
+    return ["workflow/scripts/train_av.py", "--corpus", "lrw", "--mouths", str(av / "mouths"), "--audio",
+            str(av / "audio"), "--out", str(out / "recogniser.pt"), "--metrics", str(out / "recogniser.json"),
+            "--seed", "0", "--threads", "2", *_avdetect_flags("recogniser", "lrw", **widths, steps=steps)]  # fmt: skip
+
+
+def _train_syncnet(av: Path, out: Path, steps: int = 2) -> list[str]:
+    widths = SMOKE_WIDTHS["syncnet"]
+    return ["workflow/scripts/train_syncnet.py", "--corpus", "lrw", "--mouths", str(av / "mouths"), "--audio",
+            str(av / "audio"), "--out", str(out / "syncnet.pt"), "--metrics", str(out / "syncnet.json"),
+            "--seed", "0", "--threads", "2", *_avdetect_flags("syncnet", None, **widths, steps=steps)]  # fmt: skip
+
+
+def _attack_fgsm(av: Path, out: Path) -> list[str]:
+    for make in (_train_av, _train_syncnet):  # the networks attacked: 1 step on the same clips, not measured
+        subprocess.run([sys.executable, *make(av, out, steps=1)], cwd=REPO, check=True, capture_output=True,
+                       env={**os.environ, "PYTHONPATH": str(REPO / "src")})  # fmt: skip
+    one_setting = {"eps_audio": 256, "eps_video": 4, "examples": 3}
+    return ["workflow/scripts/attack_av.py", "--method", "fgsm", "--mouths", str(av / "mouths"), "--audio",
+            str(av / "audio"), "--recogniser", str(out / "recogniser.pt"), "--syncnet", str(out / "syncnet.pt"),
+            "--out", str(out / "attack.json"), "--examples-dir", str(out / "examples"), "--seed", "0",
+            "--threads", "2", *_avdetect_flags("fgsm", None, **one_setting)]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AVJob:
+    """A paper-4 job on ``n`` clips of its growing splits (the others hold FIXED clips)."""
+
+    name: str
+    rule: str
+    grows: tuple[str, ...]  # the splits whose size is n
+    n: int
+    command: Callable[[Path, Path], list[str]]
+    paper_rows: int
+    source: str
+
+    def measure(self, n: int, tmp: Path) -> tuple[int, tuple[float, float], float]:
+        """Clips in the growing splits, peaks (RSS, anonymous RSS; MB) and one clip's prepared size (MB)."""
+        av, out = tmp / f"av{n}", tmp / f"out{n}"
+        out.mkdir(parents=True)
+        counts = {split: n if split in self.grows else FIXED for split in ("train", "val", "test")}
+        clip_mb = write_av(av, counts)
+        command = [sys.executable, *self.command(av, out)]
+        return n * len(self.grows), peak_memory_mb(command, tmp / f"log{n}.txt"), clip_mb
+
+
 JOBS = (
     Job("timit", 1000, _timit, 10000, "config: scales.paper.prep.timit.count"),
     Job("librispeech", 1000, _librispeech, 10000, "config: scales.paper.prep.librispeech.count"),
@@ -88,68 +225,38 @@ JOBS = (
         {"words": ["yes", "no", "up", "down"]},
     ),
     Job("voc", 96, _voc, 11540, "config: scales.paper.prep.voc.count"),
+    AVJob("train_av lrw", "train_av", ("train",), 1000, _train_av, 488766, "LRW: 488 766 training clips"),
+    AVJob("train_syncnet lrw", "train_syncnet", ("train",), 1000, _train_syncnet, 488766, "the same"),
+    AVJob("attack_av fgsm", "attack_av", ("val", "test"), 250, _attack_fgsm, 50000, "LRW: 25 000 val, 25 000 test"),
 )
-
-
-def rule_mem_mb(rule: str) -> int | None:
-    """The ``mem_mb`` a rule declares in rules/*.smk (None when it is not a plain number)."""
-    for smk in sorted((REPO / "rules").glob("*.smk")):
-        match = re.search(rf"^rule {rule}:\n(?:(?!^rule ).*\n)*?\s+mem_mb=(\d+),", smk.read_text(), re.M)
-        if match:
-            return int(match.group(1))
-    return None
-
-
-def peak_rss_mb(command: list[str], log: Path) -> float:
-    """Run ``command`` in a fresh process and return its peak resident set size (MB)."""
-    with open(log, "w") as out:
-        env = {**os.environ, "PYTHONPATH": str(REPO / "src")}  # this checkout's library, wherever avsec is installed
-        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-20:])
-        raise SystemExit(f"{' '.join(command)} failed; the end of its output:\n{tail}")
-    return usage.ru_maxrss / 1024  # KB on Linux
-
-
-def measure(job: Job, n: int, tmp: Path) -> tuple[int, float, float]:
-    """Rows written, peak RSS (MB) and one row's size (MB) of the job on ``n`` synthetic source files."""
-    root = job.make(tmp / f"src{n}", n)
-    config = load_config(REPO / "config.yaml")
-    paper = config["scales"]["paper"]["prep"].get(job.corpus, {})
-    settings = flags({**config["prep"][job.corpus], **paper, **(job.extra or {})})
-    out = tmp / f"prep{n}"
-    command = [sys.executable, "workflow/scripts/prepare_corpus.py", "--corpus", job.corpus, "--root", str(root)]
-    command += ["--out", str(out), "--seed", "0", *settings.split()]
-    peak = peak_rss_mb(command, tmp / f"log{n}.txt")
-    data = ShardedArray(out)
-    return len(data), peak, data[0].nbytes / 2**20
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--job", choices=[job.corpus for job in JOBS], action="append", help="default: all")
+    parser.add_argument("--job", choices=[job.name.split()[-1] for job in JOBS] + [job.rule for job in JOBS],
+                        action="append", help="a corpus (preparation) or a rule; default: all")  # fmt: skip
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every N by this")
     args = parser.parse_args(argv)
-    limit = rule_mem_mb("prepare_corpus")
-    print(f"{'job':28s} {'rows N':>7s} {'peak N':>8s} {'rows 4N':>7s} {'peak 4N':>8s} {'MB/row':>7s} "
-          f"{'row MB':>7s} {'paper rows':>10s} {'projected':>9s} {'mem_mb':>7s}", flush=True)  # fmt: skip
+    print(f"{'job':24s} {'items N':>7s} {'RSS N':>6s} {'anon N':>6s} {'items 4N':>8s} {'RSS 4N':>6s} "
+          f"{'anon 4N':>7s} {'MB/item':>7s} {'item MB':>7s} {'paper':>7s} {'projected':>9s} {'mem_mb':>7s}",
+          flush=True)  # fmt: skip
     shares = []
     for job in JOBS:
-        if args.job and job.corpus not in args.job:
+        if args.job and not {job.name.split()[-1], job.rule} & set(args.job):
             continue
         n = max(2, round(job.n * args.scale))
-        with tempfile.TemporaryDirectory(prefix=f"bench-memory-{job.corpus}-") as tmp:
-            rows1, peak1, row_mb = measure(job, n, Path(tmp))
-            rows4, peak4, _ = measure(job, 4 * n, Path(tmp))
-        growth = max(0.0, (peak4 - peak1) / (rows4 - rows1))
-        projected = peak1 + growth * max(0, job.paper_rows - rows1)
-        shares.append((growth / row_mb, f"prepare_corpus {job.corpus}"))
-        print(f"{'prepare_corpus ' + job.corpus:28s} {rows1:7d} {peak1:8.0f} {rows4:7d} {peak4:8.0f} {growth:7.4f} "
-              f"{row_mb:7.3f} {job.paper_rows:10d} {projected:9.0f} {limit or '?':>7}", flush=True)  # fmt: skip
-    print("paper rows: " + "; ".join(f"{job.corpus} {job.source}" for job in JOBS))
+        with tempfile.TemporaryDirectory(prefix=f"bench-memory-{job.rule}-") as tmp:
+            items1, (rss1, anon1), item_mb = job.measure(n, Path(tmp) / "n")
+            items4, (rss4, anon4), _ = job.measure(4 * n, Path(tmp) / "4n")
+        growth = max(0.0, (anon4 - anon1) / (items4 - items1))
+        projected = rss1 + growth * max(0, job.paper_rows - items1)
+        shares.append((growth / item_mb, job.name))
+        print(f"{job.name:24s} {items1:7d} {rss1:6.0f} {anon1:6.0f} {items4:8d} {rss4:6.0f} {anon4:7.0f} "
+              f"{growth:7.4f} {item_mb:7.3f} {job.paper_rows:7d} {projected:9.0f} {rule_mem_mb(job.rule) or '?':>7}",
+              flush=True)  # fmt: skip
+    print("paper items: " + "; ".join(f"{job.name} {job.source}" for job in JOBS))
     worst, name = max(shares)
-    print(f"worst growth per row / one row's size: {worst:.3f} ({name}; target < 0.1)")
+    print(f"worst growth per item / one item's size: {worst:.3f} ({name}; target < 0.1)")
 
 
 if __name__ == "__main__":

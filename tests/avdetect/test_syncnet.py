@@ -8,7 +8,17 @@ import pytest
 import torch
 
 from avsec.avdetect.data import load_av
-from avsec.avdetect.syncnet import SyncNet, load_published, offset_confidence, sync_distances, sync_pairs
+from avsec.avdetect.syncnet import (
+    SyncNet,
+    load_published,
+    load_syncnet,
+    mismatched_partners,
+    offset_confidence,
+    sync_distances,
+    sync_pairs,
+    sync_scores,
+    sync_separation,
+)
 from avsec.core.errors import InputError
 
 
@@ -36,7 +46,7 @@ def test_offset_and_confidence_follow_syncnet_python(delay):
     lip = torch.stack([aud[i + delay] if 0 <= i + delay < n else torch.randn(16) for i in range(n)])
     dists = sync_distances(lip, aud, vshift=15)
     assert dists.shape == (31,)
-    offset, confidence = offset_confidence(dists, vshift=15)
+    offset, confidence = (x.item() for x in offset_confidence(dists, vshift=15))
     assert offset == -delay
     assert confidence == pytest.approx(float(dists.median() - dists.min()))
     assert confidence > 0.5
@@ -70,3 +80,30 @@ def test_sync_pairs_shift_inside_the_clip(av, tiny):
     negative = in_sync == 0
     assert (shift[negative].abs() >= 2).all() and (shift[in_sync == 1] == 0).all()
     assert ((start + shift) >= 0).all() and ((start + shift) < windows).all()
+
+
+def test_mismatched_partners_are_a_seeded_sample_of_other_clips():
+    drawn = list(mismatched_partners(12, 3, seed=5))
+    assert len(drawn) == 12
+    for i, partners in enumerate(drawn):
+        assert len(set(partners)) == 3 and i not in partners and all(0 <= j < 12 for j in partners)
+    assert drawn == list(mismatched_partners(12, 3, seed=5))
+    assert drawn != list(mismatched_partners(12, 3, seed=6))
+    every = [[j for j in range(5) if j != i] for i in range(5)]
+    assert list(mismatched_partners(5, 0, seed=5)) == every == list(mismatched_partners(5, 4, seed=5))
+
+
+def test_sampled_separation_scores_exactly_the_sampled_pairs(av, trained):
+    """Streamed and batched, each sampled pair scores as that clip's video with that other clip's audio alone."""
+    out, _, _ = trained
+    model, _ = load_syncnet(out / "syncnet.pt")
+    test = load_av(av / "mouths", av / "audio", "test")
+    video, audio, _ = test.__getitems__(range(len(test)))
+    sampled = sync_separation(model, test, per_clip=2, seed=3, batch=2)
+    pairs = [(i, j) for i, partners in enumerate(mismatched_partners(len(test), 2, seed=3)) for j in partners]
+    one_by_one = [sync_scores(model, video[i : i + 1], audio[j : j + 1])["confidence"][0] for i, j in pairs]
+    assert sampled["mismatched_pairs"] == len(pairs) == 2 * len(test)
+    assert sampled["mismatched_confidence"] == pytest.approx(sum(one_by_one) / len(pairs), rel=1e-5)
+    own = [sync_scores(model, video[i : i + 1], audio[i : i + 1])["confidence"][0] for i in range(len(test))]
+    assert sync_scores(model, video, audio)["confidence"] == pytest.approx(own, rel=1e-5)
+    assert sampled["in_sync_confidence"] == pytest.approx(sum(own) / len(own), rel=1e-5)

@@ -386,6 +386,35 @@ def test_fit_draws_batches_in_epoch_order(reference):
         assert first == pytest.approx(float(x[rows, 0].mean()), rel=1e-6)
 
 
+class ReadRows(torch.utils.data.Dataset):
+    """data() served row by row as a reader over shards would, recording the process that read each batch."""
+
+    def __init__(self):
+        self.x, self.y = data()
+
+    def __len__(self):
+        return ROWS
+
+    def __getitems__(self, rows):
+        return self.x[rows], self.y[rows], torch.full((len(rows),), os.getpid())
+
+
+class ReaderRegression(Regression):
+    def step(self, batch, epoch):
+        *batch, pids = batch
+        self.readers = getattr(self, "readers", set()) | set(pids.tolist())
+        return super().step(tuple(batch), epoch)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_dataset_read_in_worker_processes_trains_exactly_as_tensors_in_memory(tmp_path, reference, workers):
+    task = ReaderRegression()
+    history = fit(task, ReadRows(), settings(workers=workers), tmp_path / "resume.pt", desc="run")
+    assert_same(outcome(task, history), reference)
+    assert (os.getpid() in task.readers) == (workers == 0)
+    assert len(task.readers) == (workers * EPOCHS or 1)  # a fresh pair of readers every epoch
+
+
 def test_autocast_is_a_no_op_on_cpu():
     layer = nn.Linear(8, 8)
     x = torch.randn(4, 8)

@@ -282,14 +282,12 @@ def attack_corpus(
     for split in _as_list(s.splits):
         data[split] = load_av(mouths, audio, split).take(s.clips)
         d = data[split]
-        predicted = recognise(model, d.video, d.audio, classes, s.batch)
-        benign[split] = {
-            "sources": d.sources,
-            "labels": d.labels,
-            "predicted": predicted,
-            **score_transcripts(model.head, d.labels, predicted),
-            **sync_scores(sync, d.video, d.audio, s.vshift),
-        }
+        parts = [
+            {"predicted": recognise(model, v, a, classes, s.batch), **sync_scores(sync, v, a, s.vshift)}
+            for _, (v, a, _) in d.batches(s.batch)
+        ]
+        benign[split] = {"sources": d.sources, "labels": d.labels, **_merge_parts(parts)}
+        benign[split].update(score_transcripts(model.head, d.labels, benign[split]["predicted"]))
     entries = []
     examples_dir = Path(examples_dir)
     with atomic_path(examples_dir, directory=True) as tmp_examples:
@@ -305,8 +303,8 @@ def attack_corpus(
                 for split, d in data.items():
                     labels = torch.tensor([classes.index(y) for y in d.labels]) if model.head == "word" else None
                     parts = []
-                    for i in range(0, len(d), s.batch):
-                        v, a = d.video[i : i + s.batch].to(dev), d.audio[i : i + s.batch].to(dev)
+                    for i, (v, a, _) in d.batches(s.batch):
+                        v, a = v.to(dev), a.to(dev)
                         keep = max(0, s.examples - i) if split == "test" else 0  # the clips written as examples
                         if method == "cw":
                             parts.append(_cw_part(model, sync, v, a, target, eps_a, eps_v, s, keep))

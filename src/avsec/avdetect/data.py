@@ -3,13 +3,15 @@ setting every training and attack step of the paper runs under.
 
 Data: ``results/av/<corpus>/mouths`` (uint8 96×96 crops), ``audio/wave`` (int16, 640 samples per frame) and
 ``audio/mfcc`` (13 × 4T), joined by source file; a clip missing from one of them is skipped with the reason,
-which the steps record in their JSON.
+which the steps record in their JSON. A split is read from the memory-mapped shards batch by batch, never held
+whole (:class:`AVClips`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,11 +41,13 @@ def flushing_denormals(fn):
 
 @dataclass
 class AVClips:
-    """The clips of one split: uint8 crops (N, T, 96, 96), int16 audio (N, 640·T), float MFCC (N, 13, 4·T)."""
+    """The clips of one split, read from the memory-mapped shards only when asked: a batch is uint8 crops
+    (B, T, 96, 96), int16 audio (B, 640·T) and float MFCC (B, 13, 4·T). Memory holds the row numbers, labels and
+    sources (a few bytes per clip), never the split; it is a torch ``Dataset`` whose ``__getitems__`` reads a
+    batch, so a ``DataLoader`` streams it."""
 
-    video: torch.Tensor
-    audio: torch.Tensor
-    mfcc: torch.Tensor
+    parts: dict[str, ShardedArray]
+    rows: list[tuple[int, int, int]]  # (mouths row, wave row, mfcc row) of each clip
     labels: list[str]
     sources: list[str]
     skipped: list[dict] = field(default_factory=list)
@@ -51,17 +55,58 @@ class AVClips:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def frames(self) -> int:
+        return self.parts["mouths"][self.rows[0][0]].shape[0]
+
+    def subset(self, indices) -> AVClips:
+        """The clips at ``indices``, in that order."""
+        indices = [int(i) for i in indices]
+        return AVClips(
+            self.parts,
+            [self.rows[i] for i in indices],
+            [self.labels[i] for i in indices],
+            [self.sources[i] for i in indices],
+            self.skipped,
+        )
+
     def take(self, n: int) -> AVClips:
         """The first ``n`` clips (all when ``n`` is 0)."""
-        if not n or n >= len(self):
-            return self
-        return AVClips(self.video[:n], self.audio[:n], self.mfcc[:n], self.labels[:n], self.sources[:n], self.skipped)
+        return self if not n or n >= len(self) else self.subset(range(n))
+
+    def video_row(self, i: int) -> np.ndarray:
+        """Clip ``i``'s crops, memory-mapped (T, 96, 96) uint8: slicing it reads only the frames asked for."""
+        return self.parts["mouths"][self.rows[i][0]]
+
+    def mfcc_row(self, i: int) -> np.ndarray:
+        return self.parts["audio/mfcc"][self.rows[i][2]]
+
+    def read(self, indices, kind: str) -> torch.Tensor:
+        """One part (``mouths``, ``audio/wave`` or ``audio/mfcc``) of the clips at ``indices``, read into memory."""
+        k, dtype = list(PARTS).index(kind), PARTS[kind]
+        rows = [self.parts[kind][self.rows[int(i)][k]] for i in indices]
+        return torch.from_numpy(np.stack(rows).astype(dtype, copy=False))
+
+    def __getitems__(self, indices) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Clips at ``indices`` read into memory: (video, audio, mfcc) tensors."""
+        return tuple(self.read(indices, kind) for kind in PARTS)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return tuple(t[0] for t in self.__getitems__([i]))
+
+    def batches(self, batch: int) -> Iterator[tuple[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]:
+        """(first clip, (video, audio, mfcc)) of consecutive batches of ``batch`` clips, in order."""
+        for i in range(0, len(self), batch):
+            yield i, self.__getitems__(range(i, min(i + batch, len(self))))
+
+
+PARTS = {"mouths": np.uint8, "audio/wave": np.int16, "audio/mfcc": np.float32}  # what a batch holds, in order
 
 
 def load_av(mouths: str | Path, audio: str | Path, split: str) -> AVClips:
     """Rows of ``split`` present in ``mouths`` (results/av/<corpus>/mouths) and in ``audio``'s wave and mfcc
     (results/av/<corpus>/audio), joined by source; a clip missing from one of them, or of the wrong shape, is
-    skipped with the reason."""
+    skipped with the reason. Only the manifests and the shards' headers are read."""
     folders = {"mouths": Path(mouths), "audio/wave": Path(audio) / "wave", "audio/mfcc": Path(audio) / "mfcc"}
     parts = {}
     for kind, folder in folders.items():
@@ -71,34 +116,25 @@ def load_av(mouths: str | Path, audio: str | Path, split: str) -> AVClips:
     index = {
         kind: {m["source"]: i for i, m in enumerate(a.manifest) if m["split"] == split} for kind, a in parts.items()
     }
-    video, audio, coeffs, labels, sources, skipped = [], [], [], [], [], []
+    rows, labels, sources, skipped, shape = [], [], [], [], None
     for source, row in index["mouths"].items():
         missing = [kind for kind in ("audio/wave", "audio/mfcc") if source not in index[kind]]
         if missing:
             skipped.append({"source": source, "reason": f"no {' or '.join(missing)} row"})
             continue
-        v = parts["mouths"][row]
-        a = parts["audio/wave"][index["audio/wave"][source]]
-        m = parts["audio/mfcc"][index["audio/mfcc"][source]]
-        if len(a) != SAMPLES_PER_FRAME * len(v) or m.shape[-1] != STEPS_PER_FRAME * len(v):
-            skipped.append({"source": source, "reason": f"audio of {len(a)} samples for {len(v)} frames"})
+        wave, coeffs = index["audio/wave"][source], index["audio/mfcc"][source]
+        v, a, m = parts["mouths"][row].shape, parts["audio/wave"][wave].shape, parts["audio/mfcc"][coeffs].shape
+        if a[0] != SAMPLES_PER_FRAME * v[0] or m[-1] != STEPS_PER_FRAME * v[0]:
+            skipped.append({"source": source, "reason": f"audio of {a[0]} samples for {v[0]} frames"})
             continue
-        if video and v.shape != video[0].shape:
-            skipped.append({"source": source, "reason": f"crops of shape {v.shape}, expected {video[0].shape}"})
+        if shape and v != shape:
+            skipped.append({"source": source, "reason": f"crops of shape {v}, expected {shape}"})
             continue
-        video.append(np.asarray(v))
-        audio.append(np.asarray(a))
-        coeffs.append(np.asarray(m, dtype=np.float32))
+        shape = v
+        rows.append((row, wave, coeffs))
         labels.append(parts["mouths"].manifest[row]["label"])
         sources.append(source)
     skipped += [{"source": s, "reason": "no mouth crops"} for s in index["audio/wave"] if s not in index["mouths"]]
-    if not video:
+    if not rows:
         raise InputError(mouths, f"no usable {split} clips (mouth crops with audio and MFCC)")
-    return AVClips(
-        torch.from_numpy(np.stack(video)),
-        torch.from_numpy(np.stack(audio)),
-        torch.from_numpy(np.stack(coeffs)),
-        labels,
-        sources,
-        skipped,
-    )
+    return AVClips(parts, rows, labels, sources, skipped)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import Dataset
 
 from avsec.avdetect.data import SAMPLES_PER_FRAME, AVClips, flushing_denormals, load_av
 from avsec.avdetect.names import HEADS, SPLITS
@@ -231,6 +232,7 @@ class RecogniserTraining:
     device: str = "auto"
     bf16: bool = True
     checkpoint_every: int = 200
+    steps: int = 0  # stop training after this many steps (0: every epoch; benches and rehearsals)
 
 
 def build_recogniser(classes: int, head: str, width: float = 1.0, hidden: int = 256) -> AVRecogniser:
@@ -263,7 +265,8 @@ def ctc_loss(log_probs: torch.Tensor, targets: torch.Tensor, lengths: torch.Tens
 
 
 def recognise(model: AVRecogniser, video: torch.Tensor, audio: torch.Tensor, classes: list[str], batch: int = 16):
-    """Predicted words (word head) or greedy transcriptions (CTC head), in batches on the model's device."""
+    """Predicted words (word head) or greedy transcriptions (CTC head) of clips in memory, in batches on the
+    model's device."""
     device = next(model.parameters()).device
     out: list[str] = []
     with torch.inference_mode():
@@ -276,12 +279,35 @@ def recognise(model: AVRecogniser, video: torch.Tensor, audio: torch.Tensor, cla
     return out
 
 
+def recognise_clips(model: AVRecogniser, clips: AVClips, classes: list[str], batch: int = 16) -> list[str]:
+    """:func:`recognise` of a split's clips, read from the shards batch by batch."""
+    out: list[str] = []
+    for _, (video, audio, _) in clips.batches(batch):
+        out += recognise(model, video, audio, classes, batch)
+    return out
+
+
 def score_transcripts(head: str, labels: list[str], predicted: list[str]) -> dict:
     """Top-1 accuracy (word head) or mean WER and sentence accuracy (CTC head)."""
     if head == "word":
         return {"accuracy": float(np.mean([p == y for p, y in zip(predicted, labels, strict=True)]))}
     errors = [wer(y, p) for y, p in zip(labels, predicted, strict=True)]
     return {"wer": float(np.mean(errors)), "accuracy": float(np.mean([e == 0 for e in errors]))}
+
+
+class LabelledClips(Dataset):
+    """A split's clips as training rows: (video, audio, word index) or (video, audio, CTC targets padded to the
+    batch's longest, their lengths), read batch by batch."""
+
+    def __init__(self, clips: AVClips, head: str, classes: list[str]):
+        self.clips, self.head, self.classes = clips, head, classes
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitems__(self, rows: list[int]) -> tuple[torch.Tensor, ...]:
+        video, audio, _ = self.clips.__getitems__(rows)
+        return video, audio, *_targets([self.clips.labels[i] for i in rows], self.head, self.classes)
 
 
 class RecogniserTask:
@@ -310,7 +336,7 @@ class RecogniserTask:
         return {"loss": loss.item(), **scalars}
 
     def end_epoch(self, epoch):
-        predicted = recognise(self.model, self.val.video, self.val.audio, self.classes)
+        predicted = recognise_clips(self.model, self.val, self.classes)
         return {f"val_{k}": v for k, v in score_transcripts(self.model.head, self.val.labels, predicted).items()}
 
 
@@ -338,16 +364,15 @@ def train_recogniser(
     model = build_recogniser(len(classes), **arch)
     training = TrainSettings(
         settings.epochs, settings.batch, settings.seed, settings.device, settings.bf16, settings.checkpoint_every,
-        fingerprint={"corpus": corpus, "lr": settings.lr, **arch},
+        fingerprint={"corpus": corpus, "lr": settings.lr, **arch}, steps=settings.steps,
     )  # fmt: skip
     resume = Path(f"{out}.resume")
     task = RecogniserTask(
         model, val, classes, lr=settings.lr, weight_decay=settings.weight_decay, epochs=settings.epochs
     )
-    data = (train.video, train.audio, *_targets(train.labels, head, classes))
-    history = fit(task, data, training, resume, desc=f"{corpus} recogniser")
+    history = fit(task, LabelledClips(train, head, classes), training, resume, desc=f"{corpus} recogniser")
     model.eval()
-    predicted = recognise(model, test.video, test.audio, classes)
+    predicted = recognise_clips(model, test, classes)
     result = {
         "corpus": corpus,
         "head": head,

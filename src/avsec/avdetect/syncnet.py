@@ -14,13 +14,15 @@ beyond the clip, as ``syncnet_python`` pads), averaged over the windows; offset 
 median − min (docs/protocols.md, paper 4).
 
 :func:`train_syncnet` (rule train_syncnet) trains it contrastively on in-sync and shifted windows of the
-corpus's training clips (:class:`SyncTask`), or takes the published weights, and measures how well its
-confidence separates each test clip's own audio from the other test clips' audio (:func:`sync_separation`).
+corpus's training clips (:class:`SyncTask`, windows read from the shards batch by batch by
+:class:`SyncWindows`), or takes the published weights, and measures how well its confidence separates each
+test clip's own audio from a seeded sample of the other test clips' audio (:func:`sync_separation`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +30,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import Dataset
 
-from avsec.avdetect.data import STEPS_PER_FRAME, AVClips, flushing_denormals, load_av
+from avsec.avdetect.data import SAMPLES_PER_FRAME, STEPS_PER_FRAME, AVClips, flushing_denormals, load_av
 from avsec.avdetect.names import SPLITS
 from avsec.core.errors import InputError
 from avsec.data.av.roi import MEAN, STD, TEST_SIZE
@@ -111,32 +114,36 @@ class SyncNet(nn.Module):
         x = ((x / 255.0 - MEAN) / STD).unsqueeze(1)
         return x.expand(-1, self.channels, -1, -1, -1)
 
-    def embed_clip(self, video: torch.Tensor, mfcc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Embeddings of every 5-frame window of one clip: video (T, H, W), MFCC (13, 4·T) → two (T − 4, embed)."""
-        t = video.shape[0]
-        windows = t - WINDOW + 1
-        x = self.prepare_video(video.unsqueeze(0))[0]  # (C, T, S, S)
-        lips = torch.stack([x[:, i : i + WINDOW] for i in range(windows)])
-        auds = torch.stack(
-            [mfcc[:, STEPS_PER_FRAME * i : STEPS_PER_FRAME * i + MFCC_STEPS] for i in range(windows)]
-        ).unsqueeze(1)
-        return self.forward_lip(lips), self.forward_aud(auds)
+    def embed_video(self, video: torch.Tensor) -> torch.Tensor:
+        """Embeddings of every 5-frame window of each clip: crops (B, T, H, W) → (B, T − 4, embed)."""
+        b, t = video.shape[:2]
+        x = self.prepare_video(video)  # (B, C, T, S, S)
+        lips = x.unfold(2, WINDOW, 1).permute(0, 2, 1, 5, 3, 4)  # (B, T − 4, C, 5, S, S)
+        return self.forward_lip(lips.reshape(-1, *lips.shape[2:])).view(b, t - WINDOW + 1, -1)
+
+    def embed_audio(self, coeffs: torch.Tensor) -> torch.Tensor:
+        """Embeddings of every 0.2 s MFCC window, one per video window: (B, 13, 4·T) → (B, T − 4, embed)."""
+        auds = coeffs.unfold(2, MFCC_STEPS, STEPS_PER_FRAME).transpose(1, 2)  # (B, T − 4, 13, 20)
+        return self.forward_aud(auds.reshape(-1, 1, *auds.shape[2:])).view(len(coeffs), auds.shape[1], -1)
 
 
 def sync_distances(lip: torch.Tensor, aud: torch.Tensor, vshift: int = VSHIFT) -> torch.Tensor:
     """Mean over windows of the L2 distance from each video window to the audio windows at offsets −vshift ..
-    +vshift (audio features beyond the clip are zeros, as syncnet_python pads them) → (2·vshift + 1,)."""
+    +vshift (audio features beyond the clip are zeros, as syncnet_python pads them): lip and aud (..., W, embed)
+    → (..., 2·vshift + 1), one offset at a time so that memory holds one (..., W, embed) difference."""
     padded = F.pad(aud, (0, 0, vshift, vshift))
-    n = len(lip)
-    dists = torch.stack([torch.linalg.vector_norm(lip[i] - padded[i : i + 2 * vshift + 1], dim=-1) for i in range(n)])
-    return dists.mean(0)
+    w = lip.shape[-2]
+    return torch.stack(
+        [torch.linalg.vector_norm(lip - padded[..., s : s + w, :], dim=-1).mean(-1) for s in range(2 * vshift + 1)],
+        dim=-1,
+    )
 
 
-def offset_confidence(mean_dists: torch.Tensor, vshift: int = VSHIFT) -> tuple[int, float]:
+def offset_confidence(mean_dists: torch.Tensor, vshift: int = VSHIFT) -> tuple[torch.Tensor, torch.Tensor]:
     """Offset = vshift − argmin of the mean distances (syncnet_python's sign), confidence = their median − their
-    min (the paper's §4)."""
-    minval, minidx = torch.min(mean_dists, 0)
-    return int(vshift - minidx), float(torch.median(mean_dists) - minval)
+    min (the paper's §4): ``mean_dists`` (..., 2·vshift + 1) → offsets and confidences (...)."""
+    minval, minidx = torch.min(mean_dists, -1)
+    return vshift - minidx, torch.median(mean_dists, -1).values - minval
 
 
 def load_published(path: str | Path, model: SyncNet) -> SyncNet:
@@ -182,14 +189,15 @@ class SyncNetTraining:
     device: str = "auto"
     bf16: bool = True
     checkpoint_every: int = 200
+    steps: int = 0  # stop training after this many steps (0: every epoch; benches and rehearsals)
+    mismatched_per_clip: int = 10  # test pairs of a clip's video with other clips' audio (seeded sample)
 
 
 def sync_pairs(clips: AVClips, *, min_shift: int, vshift: int, seed: int) -> tuple[torch.Tensor, ...]:
     """Training rows (clip, start, shift, in_sync): every 5-frame window once in sync (shift 0) and once with
     its audio moved by a random shift of min_shift..vshift frames (either way) that stays inside the clip."""
     rng = np.random.default_rng(seed)
-    frames = clips.video.shape[1]
-    windows = frames - WINDOW + 1
+    windows = clips.frames - WINDOW + 1
     rows = []
     for clip in range(len(clips)):
         for start in range(windows):
@@ -201,36 +209,43 @@ def sync_pairs(clips: AVClips, *, min_shift: int, vshift: int, seed: int) -> tup
     return tuple(table[:, i] for i in range(4))
 
 
-def window_batch(video: torch.Tensor, coeffs: torch.Tensor, clip, start, shift) -> tuple[torch.Tensor, torch.Tensor]:
-    """Video windows (B, 5, H, W) at ``start`` and MFCC windows (B, 1, 13, 20) at ``start + shift``."""
-    frames = start[:, None] + torch.arange(WINDOW, device=start.device)
-    lips = video[clip[:, None], frames].float()
-    steps = STEPS_PER_FRAME * (start + shift)[:, None] + torch.arange(MFCC_STEPS, device=start.device)
-    auds = coeffs.transpose(1, 2)[clip[:, None], steps].transpose(1, 2).unsqueeze(1).float()
-    return lips, auds
+class SyncWindows(Dataset):
+    """The rows of :func:`sync_pairs` read from the shards batch by batch: video windows (B, 5, H, W) uint8 at
+    ``start``, MFCC windows (B, 1, 13, 20) at ``start + shift``, and ``in_sync`` (B,)."""
+
+    def __init__(self, clips: AVClips, rows: tuple[torch.Tensor, ...]):
+        self.clips, self.rows = clips, torch.stack(rows, 1)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        rows = self.rows[torch.as_tensor(indices, dtype=torch.long)].tolist()
+        lips = np.stack([self.clips.video_row(c)[s : s + WINDOW] for c, s, _, _ in rows])
+        steps = [(c, STEPS_PER_FRAME * (s + shift)) for c, s, shift, _ in rows]
+        auds = np.stack([self.clips.mfcc_row(c)[:, k : k + MFCC_STEPS] for c, k in steps])
+        in_sync = torch.tensor([r[3] for r in rows], dtype=torch.float32)
+        return torch.from_numpy(lips), torch.from_numpy(auds.astype(np.float32)).unsqueeze(1), in_sync
 
 
 class SyncTask:
-    """SyncNet's contrastive training: d² for in-sync pairs, max(margin − d, 0)² for shifted ones."""
+    """SyncNet's contrastive training: d² for in-sync pairs, max(margin − d, 0)² for shifted ones; the AUC of
+    in-sync against shifted validation windows after each epoch, scored ``batch`` windows at a time."""
 
-    def __init__(self, model: SyncNet, train: AVClips, val_rows, val: AVClips, *, lr: float, margin: float):
-        self.model, self.margin = model, margin
-        self.train, self.val, self.val_rows = train, val, val_rows
+    def __init__(self, model: SyncNet, val: SyncWindows, *, lr: float, margin: float, batch: int):
+        self.model, self.margin, self.val, self.batch = model, margin, val, batch
         self.modules = {"model": model}
         self.optimizers = {"model": torch.optim.Adam(model.parameters(), lr=lr)}
         self.schedulers = {}
 
-    def distances(self, clips: AVClips, clip, start, shift):
-        device = next(self.model.parameters()).device
-        lips, auds = window_batch(clips.video.to(device), clips.mfcc.to(device), clip, start, shift)
-        lip = self.model.forward_lip(self.model.prepare_video(lips))
-        aud = self.model.forward_aud(auds)
+    def distances(self, lips: torch.Tensor, auds: torch.Tensor) -> torch.Tensor:
+        lip = self.model.forward_lip(self.model.prepare_video(lips.float()))
+        aud = self.model.forward_aud(auds.float())
         return torch.linalg.vector_norm(lip.float() - aud.float(), dim=1)
 
     def step(self, batch, epoch):
-        clip, start, shift, in_sync = batch
-        d = self.distances(self.train, clip, start, shift)
-        y = in_sync.float()
+        lips, auds, y = batch
+        d = self.distances(lips, auds)
         loss = (y * d.square() + (1 - y) * F.relu(self.margin - d).square()).mean()
         self.optimizers["model"].zero_grad(set_to_none=True)
         loss.backward()
@@ -239,9 +254,13 @@ class SyncTask:
 
     def end_epoch(self, epoch):
         device = next(self.model.parameters()).device
-        rows = [r.to(device) for r in self.val_rows]
-        d = self.distances(self.val, *rows[:3]).cpu()
-        return {"val_pair_auc": auc(d.numpy(), 1 - rows[3].cpu().numpy())}  # shifted pairs should be farther
+        dists, labels = [], []
+        for i in range(0, len(self.val), self.batch):
+            lips, auds, y = self.val.__getitems__(range(i, min(i + self.batch, len(self.val))))
+            dists.append(self.distances(lips.to(device), auds.to(device)).cpu())
+            labels.append(y)
+        shifted = 1 - torch.cat(labels).numpy()
+        return {"val_pair_auc": auc(torch.cat(dists).numpy(), shifted)}  # shifted pairs should be farther
 
 
 def build_syncnet(width: float = 1.0, channels: int = 1, size: int = 88, embed: int = 1024) -> SyncNet:
@@ -255,19 +274,35 @@ def load_syncnet(path: str | Path, device: torch.device | str = "cpu") -> tuple[
     return model.to(device).eval(), ckpt
 
 
-def sync_scores(model: SyncNet, video: torch.Tensor, audio: torch.Tensor, vshift: int = 15) -> dict[str, list]:
-    """SyncNet offset and confidence (:func:`offset_confidence`) of every clip: crops (N, T, H, W) in [0, 255] and
-    audio (N, 640·T) in int16 units; the MFCC is computed from the audio (so adversarial audio is scored as heard)."""
+WINDOWS_PER_PASS = 256  # SyncNet windows embedded per forward pass when scoring
+
+
+def _embed(model: SyncNet, clips: torch.Tensor, embed, frames: int) -> torch.Tensor:
+    """``embed`` of clips (video or audio) on the model's device, a few clips per pass so that a pass holds
+    about ``WINDOWS_PER_PASS`` windows → (N, frames − 4, embed) float."""
     device = next(model.parameters()).device
-    offsets, confidences = [], []
+    per = max(1, WINDOWS_PER_PASS // max(1, frames - WINDOW + 1))
+    return torch.cat([embed(clips[i : i + per].to(device).float()).float() for i in range(0, len(clips), per)])
+
+
+def lip_embeddings(model: SyncNet, video: torch.Tensor) -> torch.Tensor:
+    """Window embeddings of crops (N, T, H, W) in [0, 255] → (N, T − 4, embed)."""
+    return _embed(model, video, model.embed_video, video.shape[1])
+
+
+def audio_embeddings(model: SyncNet, audio: torch.Tensor) -> torch.Tensor:
+    """Window embeddings of audio (N, 640·T) in int16 units, through its MFCC (so adversarial audio is scored as
+    heard) → (N, T − 4, embed)."""
+    return _embed(model, audio, lambda a: model.embed_audio(mfcc(a)), audio.shape[1] // SAMPLES_PER_FRAME)
+
+
+def sync_scores(model: SyncNet, video: torch.Tensor, audio: torch.Tensor, vshift: int = VSHIFT) -> dict[str, list]:
+    """SyncNet offset and confidence (:func:`offset_confidence`) of every clip: crops (N, T, H, W) in [0, 255] and
+    audio (N, 640·T) in int16 units."""
     with torch.inference_mode():
-        for v, a in zip(video, audio, strict=True):
-            coeffs = mfcc(a.float().to(device))
-            lip, aud = model.embed_clip(v.float().to(device), coeffs)
-            offset, confidence = offset_confidence(sync_distances(lip.float(), aud.float(), vshift), vshift)
-            offsets.append(offset)
-            confidences.append(confidence)
-    return {"offset": offsets, "confidence": confidences}
+        dists = sync_distances(lip_embeddings(model, video), audio_embeddings(model, audio), vshift)
+        offsets, confidences = offset_confidence(dists, vshift)
+    return {"offset": offsets.tolist(), "confidence": confidences.tolist()}
 
 
 @flushing_denormals
@@ -289,21 +324,17 @@ def train_syncnet(
         fingerprint = {"corpus": corpus, "lr": settings.lr, "margin": settings.margin,
                        "min_shift": settings.min_shift, **arch}  # fmt: skip
         training = TrainSettings(settings.epochs, settings.batch, settings.seed, settings.device, settings.bf16,
-                                 settings.checkpoint_every, fingerprint=fingerprint)  # fmt: skip
+                                 settings.checkpoint_every, fingerprint=fingerprint, steps=settings.steps)  # fmt: skip
         resume = Path(f"{out}.resume")
         pairs = {"min_shift": settings.min_shift, "vshift": settings.vshift}
-        val_rows = sync_pairs(val, **pairs, seed=settings.seed + 1)
-        task = SyncTask(model, train, val_rows, val, lr=settings.lr, margin=settings.margin)
-        rows = sync_pairs(train, **pairs, seed=settings.seed)
+        val_windows = SyncWindows(val, sync_pairs(val, **pairs, seed=settings.seed + 1))
+        task = SyncTask(model, val_windows, lr=settings.lr, margin=settings.margin, batch=settings.batch)
+        rows = SyncWindows(train, sync_pairs(train, **pairs, seed=settings.seed))
         history = fit(task, rows, training, resume, desc=f"{corpus} syncnet")
         resume.unlink(missing_ok=True)
     model.eval()
-    result = {
-        "corpus": corpus,
-        "published": bool(settings.published),
-        **sync_separation(model, test, settings.vshift),
-        "history": history,
-    }
+    separation = sync_separation(model, test, settings.vshift, settings.mismatched_per_clip, settings.seed)
+    result = {"corpus": corpus, "published": bool(settings.published), **separation, "history": history}
     result["parameters"] = sum(p.numel() for p in model.parameters())
     save_checkpoint(
         out, {"kind": "syncnet", "corpus": corpus, "arch": arch, "modules": {"model": model.cpu().state_dict()}}
@@ -312,22 +343,46 @@ def train_syncnet(
     return result
 
 
-def sync_separation(model: SyncNet, clips: AVClips, vshift: int = 15) -> dict:
-    """Confidence of every clip with its own audio (in sync) and with each other clip's audio (out of sync):
-    the AUC of telling them apart, their means, and the share of in-sync offsets within ±1 frame."""
-    own = sync_scores(model, clips.video, clips.audio, vshift)
-    n = len(clips)
-    others = [(i, j) for i in range(n) for j in range(n) if i != j]
-    mismatched = sync_scores(
-        model, clips.video[[i for i, _ in others]], clips.audio[[j for _, j in others]], vshift
-    ) if others else {"offset": [], "confidence": []}  # fmt: skip
-    scores = own["confidence"] + mismatched["confidence"]
-    labels = [1] * n + [0] * len(others)
+def mismatched_partners(n: int, per_clip: int, seed: int) -> Iterator[list[int]]:
+    """For each clip 0..n−1, the other clips whose audio it is paired with: all others in order when there are
+    at most ``per_clip`` of them (or ``per_clip`` is 0), else ``per_clip`` of them drawn without replacement by a
+    generator seeded once, so the sample is a function of (n, per_clip, seed)."""
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        if not per_clip or per_clip >= n - 1:
+            yield [j for j in range(n) if j != i]
+        else:
+            yield [int(j) + (j >= i) for j in sorted(rng.choice(n - 1, per_clip, replace=False))]
+
+
+def sync_separation(model: SyncNet, clips: AVClips, vshift: int = VSHIFT, per_clip: int = 10, seed: int = 0,
+                    batch: int = 16) -> dict:  # fmt: skip
+    """Confidence of every clip with its own audio (in sync) and with ``per_clip`` other clips' audio
+    (:func:`mismatched_partners`; 0: every other clip): the AUC of telling them apart, their means, and the
+    share of in-sync offsets within ±1 frame. Streams ``batch`` clips at a time; each clip's video is embedded
+    once and paired with its partners' audio embeddings."""
+    own_conf, own_offsets, mismatched = [], [], []
+    partners = mismatched_partners(len(clips), per_clip, seed)
+    with torch.inference_mode():
+        for _, (video, audio, _) in clips.batches(batch):
+            lip = lip_embeddings(model, video)
+            dists = sync_distances(lip, audio_embeddings(model, audio), vshift)
+            offsets, confidences = offset_confidence(dists, vshift)
+            own_offsets += offsets.tolist()
+            own_conf += confidences.tolist()
+            for clip_lip in lip:
+                others = next(partners)
+                if others:
+                    other_aud = audio_embeddings(model, clips.read(others, "audio/wave"))
+                    mismatched += offset_confidence(sync_distances(clip_lip, other_aud, vshift), vshift)[1].tolist()
+    scores = own_conf + mismatched
+    labels = [1] * len(own_conf) + [0] * len(mismatched)
     return {
         "sync_auc": auc(scores, labels),
-        "in_sync_confidence": float(np.mean(own["confidence"])),
-        "mismatched_confidence": float(np.mean(mismatched["confidence"])) if others else None,
-        "offset_within_1": float(np.mean([abs(o) <= 1 for o in own["offset"]])),
-        "test_clips": n,
-        "mismatched_pairs": len(others),
+        "in_sync_confidence": float(np.mean(own_conf)),
+        "mismatched_confidence": float(np.mean(mismatched)) if mismatched else None,
+        "offset_within_1": float(np.mean([abs(o) <= 1 for o in own_offsets])),
+        "test_clips": len(clips),
+        "mismatched_pairs": len(mismatched),
+        "mismatched_per_clip": per_clip,
     }

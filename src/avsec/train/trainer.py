@@ -2,8 +2,10 @@
 
 What the loop owns (docs/architecture.md, "Conventions"): the device (``auto`` = CUDA when present), bf16 autocast
 on CUDA, the data order (a permutation per epoch drawn from the seed and the epoch number, so a resumed run sees
-the same batches), tqdm progress into the rule's log, a resume file written every ``checkpoint_every`` steps and when
-SLURM (or a user) sends SIGTERM, SIGUSR1 or SIGINT, and resumption from that file. A resume file holds the
+the same batches), reading the batches through a ``DataLoader`` (from tensors in memory, or from a ``Dataset``
+that reads each batch from the memory-mapped shards), tqdm progress into the rule's log, a resume file written
+every ``checkpoint_every`` steps and when SLURM (or a user) sends SIGTERM, SIGUSR1 or SIGINT, and resumption
+from that file. A resume file holds the
 modules, optimisers, schedulers, random-number state, position and the epoch's running sums, and a fingerprint
 of the settings: a file from other settings is set aside, never silently continued. Whoever calls :func:`fit`
 writes the final artifact atomically and then removes the resume file.
@@ -23,6 +25,7 @@ from typing import Protocol
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from avsec.core.errors import AvsecError
@@ -46,6 +49,8 @@ class TrainSettings:
     bf16: bool = True
     checkpoint_every: int = 200
     fingerprint: dict = field(default_factory=dict)  # everything else that defines the run (hyper-parameters, data)
+    workers: int = -1  # DataLoader processes reading batches; -1: the job's threads on CUDA, none on a CPU
+    steps: int = 0  # stop after this many steps in all (0: every epoch): short rehearsals and benches
 
 
 class Task(Protocol):
@@ -88,7 +93,7 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
 
 
 def fingerprint(settings: TrainSettings) -> str:
-    keep = {k: v for k, v in asdict(settings).items() if k not in ("device", "checkpoint_every")}
+    keep = {k: v for k, v in asdict(settings).items() if k not in ("device", "checkpoint_every", "workers")}
     return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -104,8 +109,45 @@ def stop_on_signal() -> Iterator[list[int]]:
             signal.signal(s, handler)
 
 
-def fit(task: Task, data: tuple[torch.Tensor, ...], settings: TrainSettings, resume: str | Path, desc: str) -> list:
-    """Train ``task`` on the rows of ``data`` (tensors with a common first dimension, kept in memory).
+class TensorRows(Dataset):
+    """Rows of tensors with a common first dimension, kept in memory; a batch is ``tuple(t[rows])``."""
+
+    def __init__(self, *tensors: torch.Tensor):
+        self.tensors = tensors
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+    def __getitems__(self, rows: list[int]) -> tuple[torch.Tensor, ...]:
+        index = torch.as_tensor(rows, dtype=torch.long)
+        return tuple(t[index] for t in self.tensors)
+
+
+def _as_batch(batch):
+    """The DataLoader's collate: a dataset's ``__getitems__`` already returns the batch."""
+    return batch
+
+
+def batch_loader(data: Dataset, batches: list[list[int]], device: torch.device, workers: int = -1) -> DataLoader:
+    """A DataLoader reading ``batches`` (lists of row numbers, in order) through ``data.__getitems__``: in
+    ``workers`` processes (-1: the job's threads on CUDA, where they overlap reading with the GPU's work; none on
+    a CPU, whose cores the step needs), into pinned memory on CUDA."""
+    if workers < 0:
+        workers = torch.get_num_threads() if device.type == "cuda" else 0
+    return DataLoader(
+        data,
+        batch_sampler=batches,
+        num_workers=workers,
+        collate_fn=_as_batch,
+        pin_memory=device.type == "cuda",
+        generator=torch.Generator(),  # its workers' seeds: drawn from here, not from the global RNG the task uses
+    )
+
+
+def fit(task: Task, data: tuple[torch.Tensor, ...] | Dataset, settings: TrainSettings, resume: str | Path,
+        desc: str) -> list:  # fmt: skip
+    """Train ``task`` on the rows of ``data``: tensors with a common first dimension kept in memory, or a
+    ``Dataset`` whose ``__getitems__(rows)`` reads a batch (tuple of tensors), so the data is never held whole.
 
     Returns the history: one dict per epoch of the mean step scalars and the task's end-of-epoch measures.
     Raises :class:`Interrupted` after saving ``resume`` when a signal arrives.
@@ -114,7 +156,8 @@ def fit(task: Task, data: tuple[torch.Tensor, ...], settings: TrainSettings, res
     torch.manual_seed(settings.seed)
     for module in task.modules.values():
         module.to(device)
-    n = len(data[0])
+    data = TensorRows(*data) if isinstance(data, tuple) else data
+    n = len(data)
     if n == 0:
         raise AvsecError(f"{desc}: no training rows")
     steps_per_epoch = max(1, -(-n // settings.batch))
@@ -122,7 +165,6 @@ def fit(task: Task, data: tuple[torch.Tensor, ...], settings: TrainSettings, res
     state = _resume_state(resume, key, task)
     # sums: the current epoch's step scalars so far, kept in the resume file so a resumed epoch's means are exact
     epoch, start, history, sums = state["epoch"], state["step"], state["history"], state["sums"]
-    pinned = tuple(t.pin_memory() for t in data) if device.type == "cuda" else data
     print(f"{desc}: {n} rows, {steps_per_epoch} steps per epoch, {settings.epochs} epochs on {device}", flush=True)
     with stop_on_signal() as received:
         while epoch < settings.epochs:
@@ -135,9 +177,9 @@ def fit(task: Task, data: tuple[torch.Tensor, ...], settings: TrainSettings, res
                 dynamic_ncols=False,
                 ncols=100,
             )
-            for step in bar:
-                rows = order[step * settings.batch : (step + 1) * settings.batch]
-                batch = tuple(t[rows].to(device, non_blocking=True) for t in pinned)
+            rows = [order[step * settings.batch : (step + 1) * settings.batch].tolist() for step in bar.iterable]
+            for step, batch in zip(bar, batch_loader(data, rows, device, settings.workers), strict=True):
+                batch = tuple(t.to(device, non_blocking=True) for t in batch)
                 with autocast(device, settings.bf16):
                     scalars = task.step(batch, epoch)
                 for name, value in scalars.items():
@@ -146,6 +188,10 @@ def fit(task: Task, data: tuple[torch.Tensor, ...], settings: TrainSettings, res
                 done = step + 1
                 if received or (settings.checkpoint_every and done % settings.checkpoint_every == 0):
                     _save_resume(resume, key, task, epoch, done, history, sums)
+                if settings.steps and epoch * steps_per_epoch + done >= settings.steps:
+                    bar.close()
+                    print(f"{desc}: stopped after {settings.steps} steps, as asked", file=sys.stderr, flush=True)
+                    return history
                 if received:
                     bar.close()
                     raise Interrupted(
