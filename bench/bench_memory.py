@@ -10,11 +10,13 @@ size against the rule's ``mem_mb``, and last the worst growth per item as a shar
 (target < 0.1: what a job keeps per item is its results, never its inputs).
 
 Jobs measured so far: ``prepare_corpus`` for each audio and image corpus (4N is 0.25-0.5 GB of prepared data per
-corpus at the defaults); paper 4's ``train_av``, ``train_syncnet`` (LRW-shaped training splits, 1.3 GB of
-prepared clips at 4N) and ``attack_av`` (FGSM on LRW-shaped validation and test splits), from prepared shards
-written directly in the project's format. The AV jobs run the paper preset's batch sizes and settings but the
-smoke scale's network widths, training stops after 2 steps and the attack uses one ε setting: what grows with
-the corpus is the data path, which is the paper's.
+corpus at the defaults); paper 1's ``train_stego`` and paper 2's ``train_victim`` and ``train_generator`` (int16
+training rows); paper 4's ``train_av``, ``train_syncnet`` (LRW-shaped training splits, 1.3 GB of prepared clips
+at 4N) and ``attack_av`` (FGSM on LRW-shaped validation and test splits). The training and attack jobs read
+prepared shards written directly in the project's format, run the paper preset's batch sizes and settings but
+the smoke scale's network widths, stop training after 2 steps (``--steps 2``) and attack at one ε setting
+(paper 1's clips are also cut to 4096 samples, so that its final pass over the training clips stays short):
+what grows with the corpus is the data path, which is the paper's.
 
     python bench/bench_memory.py                   # every job, N as in JOBS
     python bench/bench_memory.py --job voc --job train_av --scale 0.5
@@ -31,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +62,10 @@ class Job:
     @property
     def name(self) -> str:
         return f"prepare_corpus {self.corpus}"
+
+    @property
+    def key(self) -> str:  # --job
+        return self.corpus
 
     rule = "prepare_corpus"
 
@@ -134,6 +141,7 @@ def peak_memory_mb(command: list[str], log: Path) -> tuple[float, float]:
 
 # ---- paper 4: prepared LRW-shaped clips written directly, the jobs run on them -------------------------------------
 LRW_FRAMES, WORDS, FIXED = 29, 10, 32  # frames per clip, labels, clips of each split that does not grow
+WORDS10 = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 SMOKE_WIDTHS = {
     "recogniser": {"width": 0.125, "hidden": 32},
     "syncnet": {"width": 0.25, "size": 56, "embed": 128},
@@ -190,26 +198,87 @@ def _attack_fgsm(av: Path, out: Path) -> list[str]:
             "--threads", "2", *_avdetect_flags("fgsm", None, **one_setting)]  # fmt: skip
 
 
+# ---- papers 1 and 2: prepared int16 clips written directly, the training jobs run on them ------------------------
+def write_waves(root: Path, counts: dict[str, int], length: int, labels: tuple[str, ...], seed: int = 0) -> float:
+    """A prepared corpus (results/prep/<corpus>) of ``counts[split]`` random int16 rows of ``length`` samples,
+    labels taken in turn; returns one row's size (MB)."""
+    rng = np.random.default_rng(seed)
+    with shard_writer(root) as writer:
+        for split, n in counts.items():
+            for i in range(n):
+                row = rng.integers(-3000, 3000, length, dtype=np.int16)
+                writer.add(row, split=split, label=labels[i % len(labels)], source=f"{split}/{i}.wav")
+    return length * 2 / 2**20
+
+
+def _paper(*keys: str) -> dict:
+    config = load_config(REPO / "config.yaml")
+    node = config["scales"]["paper"]
+    for key in keys:
+        node = node[key]
+    return node
+
+
+def _train_stego(data: Path, out: Path) -> list[str]:
+    """train_stego's flags as rules/common.smk's stego_train_settings builds them for TIMIT, smoke width."""
+    config = load_config(REPO / "config.yaml")
+    # smoke width, and clips cut to 4096 samples: the job ends with a pass over every training clip (BatchNorm
+    # recalibration), which at the paper's whole clips and half width takes 0.5 s a clip on 2 cores
+    sizes = {"epochs": _paper("stego", "epochs")["timit"], "crop": 4096, "width": 0.5, "steps": 2}
+    settings = flags(config["stego"]["datasets"]["timit"], config["features"]["stego_timit"]["stft"],
+                     config["stego"]["train"], {**_paper("stego", "train"), **sizes})  # fmt: skip
+    return ["workflow/scripts/train_stego.py", "--run", "hpf_nor", "--data", str(data), "--out",
+            str(out / "model.pt"), "--seed", "0", "--threads", "2", *settings.split()]  # fmt: skip
+
+
+VICTIM_SMOKE = {"depth": 10, "widen": 2}  # the smoke scale's WideResNet
+
+
+def _train_victim(data: Path, out: Path, steps: int = 2) -> list[str]:
+    config = load_config(REPO / "config.yaml")
+    settings = flags(config["advgan"]["victims"]["wideresnet"],
+                     {**_paper("advgan", "victims", "wideresnet"), **VICTIM_SMOKE, "steps": steps})  # fmt: skip
+    return ["workflow/scripts/train_victim.py", "--victim", "wideresnet", "--data", str(data), "--out",
+            str(out / "victim.pt"), "--metrics", str(out / "victim.json"), "--seed", "0", "--threads", "2",
+            *settings.split()]  # fmt: skip
+
+
+def _train_generator(data: Path, out: Path) -> list[str]:
+    subprocess.run([sys.executable, *_train_victim(data, out, steps=1)], cwd=REPO, check=True, capture_output=True,
+                   env={**os.environ, "PYTHONPATH": str(REPO / "src")})  # the victim: 1 step, not measured  # fmt: skip
+    config = load_config(REPO / "config.yaml")
+    smoke = {"width": 0.25, "discriminator_width": 0.125, "steps": 2}
+    settings = flags(config["advgan"]["generator"], {**_paper("advgan", "generator"), **smoke})
+    return ["workflow/scripts/train_generator.py", "--generator", "yes_to_no", "--victim", str(out / "victim.pt"),
+            "--data", str(data), "--out", str(out / "generator.pt"), "--seed", "0", "--threads", "2",
+            *settings.split()]  # fmt: skip
+
+
 @dataclass(frozen=True)
-class AVJob:
-    """A paper-4 job on ``n`` clips of its growing splits (the others hold FIXED clips)."""
+class DataJob:
+    """A training or attack job on prepared data that ``write`` puts under a folder: ``n`` items in each of the
+    splits that grow, FIXED in the others."""
 
     name: str
     rule: str
     grows: tuple[str, ...]  # the splits whose size is n
     n: int
-    command: Callable[[Path, Path], list[str]]
+    write: Callable[[Path, dict[str, int]], float]  # writes the splits' items, returns one item's size (MB)
+    command: Callable[[Path, Path], list[str]]  # (prepared data, output folder) → the job's command line
     paper_rows: int
     source: str
 
+    @property
+    def key(self) -> str:  # --job
+        return self.rule
+
     def measure(self, n: int, tmp: Path) -> tuple[int, tuple[float, float], float]:
-        """Clips in the growing splits, peaks (RSS, anonymous RSS; MB) and one clip's prepared size (MB)."""
-        av, out = tmp / f"av{n}", tmp / f"out{n}"
+        """Items in the growing splits, peaks (RSS, anonymous RSS; MB) and one item's prepared size (MB)."""
+        data, out = tmp / f"data{n}", tmp / f"out{n}"
         out.mkdir(parents=True)
-        counts = {split: n if split in self.grows else FIXED for split in ("train", "val", "test")}
-        clip_mb = write_av(av, counts)
-        command = [sys.executable, *self.command(av, out)]
-        return n * len(self.grows), peak_memory_mb(command, tmp / f"log{n}.txt"), clip_mb
+        item_mb = self.write(data, {split: n if split in self.grows else FIXED for split in ("train", "val", "test")})
+        command = [sys.executable, *self.command(data, out)]
+        return n * len(self.grows), peak_memory_mb(command, tmp / f"log{n}.txt"), item_mb
 
 
 JOBS = (
@@ -225,16 +294,55 @@ JOBS = (
         {"words": ["yes", "no", "up", "down"]},
     ),
     Job("voc", 96, _voc, 11540, "config: scales.paper.prep.voc.count"),
-    AVJob("train_av lrw", "train_av", ("train",), 1000, _train_av, 488766, "LRW: 488 766 training clips"),
-    AVJob("train_syncnet lrw", "train_syncnet", ("train",), 1000, _train_syncnet, 488766, "the same"),
-    AVJob("attack_av fgsm", "attack_av", ("val", "test"), 250, _attack_fgsm, 50000, "LRW: 25 000 val, 25 000 test"),
+    DataJob(
+        "train_stego timit",
+        "train_stego",
+        ("train",),
+        1000,
+        partial(write_waves, length=32640, labels=("x",)),
+        _train_stego,
+        10000,
+        "config: scales.paper.prep.timit.count (all of them train)",
+    ),
+    DataJob(
+        "train_victim wideresnet",
+        "train_victim",
+        ("train",),
+        4000,
+        partial(write_waves, length=16384, labels=WORDS10),
+        _train_victim,
+        38546,
+        "Speech Commands: clips of the ten words",
+    ),
+    DataJob(
+        "train_generator yes_to_no",
+        "train_generator",
+        ("train",),
+        4000,
+        partial(write_waves, length=16384, labels=WORDS10),
+        _train_generator,
+        38546,
+        "the same (a generator reads its source word's rows)",
+    ),
+    DataJob("train_av lrw", "train_av", ("train",), 1000, write_av, _train_av, 488766, "LRW: 488 766 training clips"),
+    DataJob("train_syncnet lrw", "train_syncnet", ("train",), 1000, write_av, _train_syncnet, 488766, "the same"),
+    DataJob(
+        "attack_av fgsm",
+        "attack_av",
+        ("val", "test"),
+        250,
+        write_av,
+        _attack_fgsm,
+        50000,
+        "LRW: 25 000 val, 25 000 test",
+    ),
 )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--job", choices=[job.name.split()[-1] for job in JOBS] + [job.rule for job in JOBS],
-                        action="append", help="a corpus (preparation) or a rule; default: all")  # fmt: skip
+    parser.add_argument("--job", choices=sorted({job.key for job in JOBS} | {job.rule for job in JOBS}),
+                        action="append", help="a corpus (its preparation) or a rule; default: all")  # fmt: skip
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every N by this")
     args = parser.parse_args(argv)
     print(f"{'job':24s} {'items N':>7s} {'RSS N':>6s} {'anon N':>6s} {'items 4N':>8s} {'RSS 4N':>6s} "
@@ -242,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
           flush=True)  # fmt: skip
     shares = []
     for job in JOBS:
-        if args.job and not {job.name.split()[-1], job.rule} & set(args.job):
+        if args.job and not {job.key, job.rule} & set(args.job):
             continue
         n = max(2, round(job.n * args.scale))
         with tempfile.TemporaryDirectory(prefix=f"bench-memory-{job.rule}-") as tmp:

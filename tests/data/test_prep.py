@@ -514,3 +514,20 @@ def test_shards_are_written_as_rows_come_and_read_back_as_np_save_wrote_them(tmp
             writer.add(rows[0], split="train", label="x", source="a.jpg")
             writer.add(rows[0][:2], split="train", label="x", source="b.jpg")
     assert not (tmp_path / "mixed").exists() and not list(tmp_path.glob(".mixed*"))
+
+
+def test_the_manifest_reads_back_as_the_file_has_it_held_as_columns(tmp_path: Path) -> None:
+    from avsec.io.shards import read_tsv, shard_writer
+
+    with shard_writer(tmp_path / "a", rows_per_shard=2) as writer:
+        for k in range(5):
+            writer.add(np.full(3, k, np.int16), split=("train", "test")[k % 2], label=f"é{k}", source=f"d/{k}.wav")
+    data = ShardedArray(tmp_path / "a")
+    expected = read_tsv(tmp_path / "a" / "manifest.tsv")
+    assert list(data.manifest) == expected and data.manifest[1:3] == expected[1:3] and len(data.manifest) == 5
+    assert data.rows("test") == [1, 3] and data.labels() == [f"é{k}" for k in range(5)]
+    assert [int(data[k][0]) for k in range(5)] == list(range(5))
+    assert data.manifest.column("source").dtype.kind == "U"  # one string array per column, not a dict per row
+    with shard_writer(tmp_path / "empty"):
+        pass
+    assert len(ShardedArray(tmp_path / "empty")) == 0 and ShardedArray(tmp_path / "empty").rows("train") == []

@@ -28,6 +28,22 @@ def test_evaluation_reports_both_tables_and_writes_examples(data, model, tiny, t
     assert json.loads((tmp_path / "eval.json").read_text())["run"] == "hpf_an"
 
 
+def test_streaming_the_test_split_in_small_batches_gives_the_same_tables(data, model, tmp_path):
+    """6 test clips in batches of 4 (a short last batch) and of 2 (the chance pairing crosses every batch edge)
+    give the tables of one batch of 16, and the same examples."""
+    runs = {}
+    for batch in (16, 4, 2):
+        out = tmp_path / str(batch)
+        runs[batch] = evaluate_stego(model[0], data, out / "eval.json", out / "examples", StegoEvaluation(batch=batch))
+    for batch in (4, 2):
+        for key in ("clean", "noisy", "chance_secret_snr_db"):
+            assert runs[batch][key] == pytest.approx(runs[16][key], rel=1e-4), (batch, key)
+        for name in ("0_stego.wav", "1_revealed.wav"):
+            assert (tmp_path / str(batch) / "examples" / name).read_bytes() == (
+                tmp_path / "16" / "examples" / name
+            ).read_bytes()
+
+
 def test_a_corrupt_checkpoint_is_one_line_naming_it(data, model, tmp_path):
     bad = tmp_path / "model.pt"
     bad.write_bytes(model[0].read_bytes()[:2000])

@@ -1,8 +1,9 @@
 """Paper 2's clips: the rows of prepared shards (results/prep/speech_commands, results/prep/gtzan) with the victim's
 labels.
 
-Each row is an int16 waveform of 16384 samples. The rows stay int16 in memory and are scaled to [-1, 1] by
-eq. (12) (:func:`avsec.io.audio.normalize`) on the device, by whoever feeds them to a network.
+Each row is an int16 waveform of 16384 samples, read from the shards batch by batch for training
+(:func:`clip_rows`); rows stay int16 and are scaled to [-1, 1] by eq. (12) (:func:`avsec.io.audio.normalize`) on
+the device, by whoever feeds them to a network.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from avsec.core.errors import InputError
+from avsec.data.rows import ShardRows, waveform_rows
 from avsec.io.shards import ShardedArray
 
 
@@ -26,15 +27,19 @@ class Clips:
     names: list[str]
 
 
-def load_clips(data: str | Path, split: str, labels: list[str]) -> Clips:
-    """The rows of ``split`` whose label is one of ``labels``, read from the shards into memory."""
+def clip_rows(data: str | Path, split: str, labels: list[str]) -> ShardRows:
+    """The rows of ``split`` whose label is one of ``labels``, read from the shards as they are needed, with their
+    label indices (``.labels``): what training streams batch by batch."""
     shards = ShardedArray(data)
     index = {name: i for i, name in enumerate(labels)}
-    rows = [r for r in shards.rows(split) if shards.manifest[r]["label"] in index]
+    names = shards.manifest.column("label")
+    rows = [r for r in shards.rows(split) if names[r] in index]
     if not rows:
         raise InputError(data, f"no {split} rows with labels {', '.join(labels)}")
-    audio = np.stack([shards[r] for r in rows])
-    if audio.dtype != np.int16 or audio.ndim != 2:
-        raise InputError(data, f"expected int16 waveform rows, found {audio.dtype} {audio.shape[1:]}")
-    y = [index[shards.manifest[r]["label"]] for r in rows]
-    return Clips(torch.from_numpy(audio), torch.tensor(y), list(labels))
+    return waveform_rows(data, rows, labels=torch.tensor([index[str(names[r])] for r in rows]))
+
+
+def load_clips(data: str | Path, split: str, labels: list[str]) -> Clips:
+    """:func:`clip_rows` read into memory."""
+    rows = clip_rows(data, split, labels)
+    return Clips(rows[:], rows.labels, list(labels))

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from avsec.advgan.data import load_clips
+from avsec.advgan.data import clip_rows
 from avsec.advgan.names import ALL, LOSSES, parse_generator
 from avsec.advgan.nets import Discriminator, Generator
 from avsec.advgan.victims import load_victim
@@ -48,6 +48,7 @@ class GeneratorTraining:
     device: str = "auto"
     bf16: bool = True
     checkpoint_every: int = 200
+    steps: int = 0  # stop training after this many steps (0: every epoch; benches and rehearsals)
 
 
 class GeneratorTask:
@@ -133,7 +134,7 @@ def train_generator(
     labels = list(vckpt["labels"])
     sources = check_generator(generator, labels, victim_ckpt)
     source, target = parse_generator(generator)
-    train = load_clips(data, "train", sources)
+    train = clip_rows(data, "train", sources)
     torch.manual_seed(s.seed)
     g, d = Generator(s.width), Discriminator(s.discriminator_width)
     hyper = dict(
@@ -154,6 +155,7 @@ def train_generator(
         s.device,
         s.bf16,
         s.checkpoint_every,
+        steps=s.steps,
         fingerprint={
             "generator": generator,
             "width": s.width,
@@ -165,7 +167,7 @@ def train_generator(
     victim.to(resolve_device(s.device))
     task = GeneratorTask(g, d, victim, labels.index(target), s)
     resume = Path(f"{out}.resume")
-    history = fit(task, (train.audio,), train_settings, resume, desc=f"{vckpt['victim']} {generator}")
+    history = fit(task, train, train_settings, resume, desc=f"{vckpt['victim']} {generator}")
     save_checkpoint(
         out,
         {

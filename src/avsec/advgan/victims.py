@@ -17,10 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avsec.advgan.data import Clips, load_clips
+from avsec.advgan.data import clip_rows
 from avsec.core.config import settings as from_flags
 from avsec.core.errors import ConfigError
 from avsec.data.corpora import names
+from avsec.data.rows import ShardRows
 from avsec.dsp.mfcc import MFCC
 from avsec.io.atomic import write_text
 from avsec.io.audio import normalize
@@ -141,6 +142,7 @@ class VictimTraining:
     device: str = "auto"
     bf16: bool = True
     checkpoint_every: int = 200
+    steps: int = 0  # stop training after this many steps (0: every epoch; benches and rehearsals)
     arch: dict = field(default_factory=dict)
 
 
@@ -184,7 +186,7 @@ def load_victim(path: str | Path) -> tuple[nn.Module, dict]:
 class ClassifierTask:
     """Cross-entropy training of a victim; validation accuracy after each epoch."""
 
-    def __init__(self, model: nn.Module, val: Clips, *, lr: float, weight_decay: float, epochs: int):
+    def __init__(self, model: nn.Module, val: ShardRows, *, lr: float, weight_decay: float, epochs: int):
         self.model, self.val = model, val
         self.modules = {"model": model}
         self.optimizers = {"model": torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)}
@@ -200,13 +202,14 @@ class ClassifierTask:
         return {"loss": loss.item(), "acc": (logits.argmax(1) == y).float().mean().item()}
 
     def end_epoch(self, epoch):
-        pred = predict(self.model, self.val.audio, 256)
+        pred = predict(self.model, self.val, 256)
         return {"val_acc": (pred == self.val.labels).float().mean().item()}
 
 
-def predict(model: nn.Module, audio: torch.Tensor, batch: int) -> torch.Tensor:
-    """Predicted label indices (on the CPU), in batches on the model's device. int16 clips are scaled by eq. (12)
-    there; float waveforms (adversarial examples) are taken as they are."""
+def predict(model: nn.Module, audio: torch.Tensor | ShardRows, batch: int) -> torch.Tensor:
+    """Predicted label indices (on the CPU), in batches on the model's device (clips in memory, or read from the
+    shards batch by batch). int16 clips are scaled by eq. (12) there; float waveforms (adversarial examples) are
+    taken as they are."""
     device = next(model.parameters()).device
     scale = normalize if audio.dtype == torch.int16 else (lambda x: x)
     out = []
@@ -221,7 +224,7 @@ def train_victim(victim: str, data: str | Path, out: str | Path, metrics: str | 
     s = settings
     labels = list(names(s.labels, "labels"))
     arch = {"rate": s.rate, **s.arch}
-    train, val, test = (load_clips(data, split, labels) for split in ("train", "val", "test"))
+    train, val, test = (clip_rows(data, split, labels) for split in ("train", "val", "test"))
     torch.manual_seed(s.seed)
     model = build_victim(victim, len(labels), arch)
     train_settings = TrainSettings(
@@ -231,13 +234,14 @@ def train_victim(victim: str, data: str | Path, out: str | Path, metrics: str | 
         s.device,
         s.bf16,
         s.checkpoint_every,
+        steps=s.steps,
         fingerprint={"victim": victim, "labels": labels, "lr": s.lr, "wd": s.weight_decay, **arch},
     )
     resume = Path(f"{out}.resume")
     task = ClassifierTask(model, val, lr=s.lr, weight_decay=s.weight_decay, epochs=s.epochs)
-    history = fit(task, (train.audio, train.labels), train_settings, resume, desc=victim)
+    history = fit(task, train, train_settings, resume, desc=victim)
     model.eval()
-    pred = predict(model, test.audio, 256)
+    pred = predict(model, test, 256)
     result = {
         "victim": victim,
         "corpus": s.corpus or Path(data).name,

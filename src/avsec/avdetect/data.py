@@ -113,9 +113,10 @@ def load_av(mouths: str | Path, audio: str | Path, split: str) -> AVClips:
         if not (folder / "manifest.tsv").is_file():
             raise InputError(folder, "prepared audiovisual data not found (no manifest.tsv)")
         parts[kind] = ShardedArray(folder)
-    index = {
-        kind: {m["source"]: i for i, m in enumerate(a.manifest) if m["split"] == split} for kind, a in parts.items()
-    }
+    index = {}  # source → row of the split, per part
+    for kind, a in parts.items():
+        rows = a.rows(split)
+        index[kind] = dict(zip(a.manifest.column("source")[rows].tolist(), rows, strict=True)) if rows else {}
     rows, labels, sources, skipped, shape = [], [], [], [], None
     for source, row in index["mouths"].items():
         missing = [kind for kind in ("audio/wave", "audio/mfcc") if source not in index[kind]]
@@ -132,7 +133,7 @@ def load_av(mouths: str | Path, audio: str | Path, split: str) -> AVClips:
             continue
         shape = v
         rows.append((row, wave, coeffs))
-        labels.append(parts["mouths"].manifest[row]["label"])
+        labels.append(str(parts["mouths"].manifest.column("label")[row]))
         sources.append(source)
     skipped += [{"source": s, "reason": "no mouth crops"} for s in index["audio/wave"] if s not in index["mouths"]]
     if not rows:

@@ -1,9 +1,10 @@
 """Paper 1's clips: the prepared int16 rows, the channel noise added to them, and how secrets are paired with carriers.
 
-Data are the prepared int16 clips (results/prep/timit, results/prep/librispeech; 32640 samples), kept in memory
-as int16 and scaled by 1/32768 (``avsec.io.audio.INT16_SCALE``) to [-1, 1) where they are used: int16 rows are
-8 × smaller than the float16 feature shards (10 000 clips fit in memory), and the features' float16 rounding is
-avoided. Why the STFT is computed on the fly rather than read from the feature shards: avsec.stego.codec.
+Data are the prepared int16 clips (results/prep/timit, results/prep/librispeech; 32640 samples), read from the
+shards batch by batch for training (:func:`audio_rows`) and scaled by 1/32768 (``avsec.io.audio.INT16_SCALE``) to
+[-1, 1) where they are used: int16 rows are 8 × smaller than the float16 feature shards, and the features'
+float16 rounding is avoided. Why the STFT is computed on the fly rather than read from the feature shards:
+avsec.stego.codec.
 """
 
 from __future__ import annotations
@@ -14,27 +15,25 @@ import numpy as np
 import torch
 
 from avsec.core.errors import ConfigError, InputError
+from avsec.data.rows import ShardRows, waveform_rows
 from avsec.io.shards import ShardedArray
 
 
-def load_audio(data: str | Path, split: str, *, clips: int = 0, crop: int = 0) -> torch.Tensor:
-    """The int16 rows (N, L) of ``split``: the first ``clips`` (0: all), cut to their middle ``crop`` samples (0: whole;
-    the middle, not the start, which is often silence)."""
-    shards = ShardedArray(data)
-    rows = shards.rows(split)
+def audio_rows(data: str | Path, split: str, *, clips: int = 0, crop: int = 0) -> ShardRows:
+    """The int16 rows of ``split``, read from the shards as they are needed (:class:`avsec.data.rows.ShardRows`):
+    the first ``clips`` (0: all), cut to their middle ``crop`` samples (0: whole; the middle, not the start, which
+    is often silence)."""
+    rows = ShardedArray(data).rows(split)
     if clips:
         rows = rows[:clips]
     if not rows:
         raise InputError(data, f"no {split} rows")
-    audio = np.stack([shards[r] for r in rows])
-    if audio.dtype != np.int16 or audio.ndim != 2:
-        raise InputError(data, f"expected int16 waveform rows, found {audio.dtype} {audio.shape[1:]}")
-    if crop:
-        if crop > audio.shape[1]:
-            raise ConfigError(f"stego crop {crop} is longer than the clips of {data} ({audio.shape[1]} samples)")
-        start = (audio.shape[1] - crop) // 2
-        audio = audio[:, start : start + crop]
-    return torch.from_numpy(np.ascontiguousarray(audio))
+    return waveform_rows(data, rows, crop=crop)
+
+
+def load_audio(data: str | Path, split: str, *, clips: int = 0, crop: int = 0) -> torch.Tensor:
+    """:func:`audio_rows` read into memory (N, L): for the jobs that pair clips across a whole split."""
+    return audio_rows(data, split, clips=clips, crop=crop)[:]
 
 
 def add_noise(x: torch.Tensor, snr: float, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -29,9 +29,10 @@ import torch
 import torch.nn.functional as F
 
 from avsec.core.errors import ConfigError
+from avsec.data.rows import ShardRows
 from avsec.io.audio import INT16_SCALE
 from avsec.metrics.audio import mean_snr_db
-from avsec.stego.clips import add_noise, load_audio
+from avsec.stego.clips import add_noise, audio_rows
 from avsec.stego.codec import Spectrogram, spectrogram
 from avsec.stego.names import parse_run
 from avsec.stego.nets import Decoder, Encoder, Steganalyzer
@@ -69,6 +70,7 @@ class StegoTraining:
     device: str = "auto"
     bf16: bool = True
     checkpoint_every: int = 200
+    steps: int = 0  # stop training after this many steps (0: every epoch; benches and rehearsals)
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,14 @@ class StegoHyper:
     adversary_after: int = 0
 
 
-def mean_power(clips: torch.Tensor) -> float:
-    """Mean power per sample of int16 ``clips`` on the [-1, 1) scale (at least 1e-12): the scale of the nmse floor
-    and, as 1 / sqrt, the ``normalise`` gain."""
-    return float((clips.float() / INT16_SCALE).square().mean().clamp_min(1e-12))
+def mean_power(clips: torch.Tensor | ShardRows, batch: int = 256) -> float:
+    """Mean power per sample of int16 ``clips`` (in memory or read from the shards, ``batch`` rows at a time) on
+    the [-1, 1) scale (at least 1e-12): the scale of the nmse floor and, as 1 / sqrt, the ``normalise`` gain."""
+    total, count = 0.0, 0
+    for i in range(0, len(clips), batch):
+        part = clips[i : i + batch].double() / INT16_SCALE
+        total, count = total + float(part.square().sum()), count + part.numel()
+    return max(total / max(count, 1), 1e-12)
 
 
 def distance(a: torch.Tensor, b: torch.Tensor, kind: str, power: float = 1.0) -> torch.Tensor:
@@ -114,7 +120,7 @@ class StegoTask:
         encoder: Encoder,
         decoder: Decoder,
         steganalyzer: Steganalyzer,
-        secrets: torch.Tensor,
+        secrets: torch.Tensor | ShardRows,
         spec: Spectrogram,
         hyper: StegoHyper,
     ):
@@ -192,7 +198,7 @@ def train_stego(run: str, data: str | Path, out: str | Path, settings: StegoTrai
     s = settings
     analyzer, channel = parse_run(run)
     spec = spectrogram(s.n_fft, s.hop, s.win_length, s.window, s.kind)
-    train = load_audio(data, "train", clips=s.clips, crop=s.crop)
+    train = audio_rows(data, "train", clips=s.clips, crop=s.crop)
     torch.manual_seed(s.seed)
     encoder, decoder, steganalyzer = Encoder(s.width), Decoder(s.width), Steganalyzer(analyzer, s.width)
     if s.normalise:  # unit-scale network inputs (avsec.stego.nets)
@@ -216,6 +222,7 @@ def train_stego(run: str, data: str | Path, out: str | Path, settings: StegoTrai
         s.device,
         s.bf16,
         s.checkpoint_every,
+        steps=s.steps,
         fingerprint={
             "run": run,
             "data": str(data),
@@ -229,7 +236,7 @@ def train_stego(run: str, data: str | Path, out: str | Path, settings: StegoTrai
     )
     task = StegoTask(encoder, decoder, steganalyzer, train, spec, hyper)
     resume = Path(f"{out}.resume")
-    history = fit(task, (train,), trainer, resume, desc=f"{Path(data).name} {run}")
+    history = fit(task, train, trainer, resume, desc=f"{Path(data).name} {run}")
     recalibrate(task, train, s.batch, resolve_device(s.device), s.seed)
     save_checkpoint(
         out,
@@ -251,7 +258,7 @@ def train_stego(run: str, data: str | Path, out: str | Path, settings: StegoTrai
     return history
 
 
-def recalibrate(task: StegoTask, train: torch.Tensor, batch: int, device, seed: int) -> None:
+def recalibrate(task: StegoTask, train: ShardRows, batch: int, device, seed: int) -> None:
     """Recompute the encoder's and decoder's BatchNorm statistics as plain averages over the training clips (with
     fresh random secrets), for the final weights: the running averages of a short run lag behind its weights."""
     norms = [m for net in (task.e, task.d) for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
