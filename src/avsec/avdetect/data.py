@@ -91,9 +91,6 @@ class AVClips:
         """Clips at ``indices`` read into memory: (video, audio, mfcc) tensors."""
         return tuple(self.read(indices, kind) for kind in PARTS)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return tuple(t[0] for t in self.__getitems__([i]))
-
     def batches(self, batch: int) -> Iterator[tuple[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]:
         """(first clip, (video, audio, mfcc)) of consecutive batches of ``batch`` clips, in order."""
         for i in range(0, len(self), batch):
