@@ -68,6 +68,7 @@ class Job:
         return self.corpus
 
     rule = "prepare_corpus"
+    gpu = False
 
     def measure(self, n: int, tmp: Path) -> tuple[int, tuple[float, float], float]:
         """Rows written, peaks (RSS, anonymous RSS; MB) and one row's size (MB) on ``n`` synthetic files."""
@@ -109,12 +110,17 @@ def _voc(tmp: Path, n: int) -> Path:
 
 
 def rule_mem_mb(rule: str) -> int | None:
-    """The ``mem_mb`` a rule declares in rules/*.smk (None when it is not a plain number)."""
-    for smk in sorted((REPO / "rules").glob("*.smk")):
-        match = re.search(rf"^rule {rule}:\n(?:(?!^rule ).*\n)*?\s+mem_mb=(\d+),", smk.read_text(), re.M)
-        if match:
-            return int(match.group(1))
-    return None
+    """The paper preset's ``mem_mb`` of a rule (config.yaml, scales.paper.resources.mem_mb)."""
+    return load_config(REPO / "config.yaml")["scales"]["paper"]["resources"]["mem_mb"].get(rule)
+
+
+GPU_ALLOWANCE_MB = 5000  # what a CPU bench cannot see on a GPU node: the CUDA context and the DataLoader's workers
+
+
+def mem_mb_from(projected: float, gpu: bool) -> int:
+    """config.yaml's rule for a paper-scale ``mem_mb``: 1.5 x the projected peak (+ the GPU allowance on GPU
+    rules), rounded up to 1000 MB, at least 2000."""
+    return max(2000, -(-(1.5 * projected + GPU_ALLOWANCE_MB * gpu) // 1000) * 1000)
 
 
 def peak_memory_mb(command: list[str], log: Path) -> tuple[float, float]:
@@ -137,6 +143,12 @@ def peak_memory_mb(command: list[str], log: Path) -> tuple[float, float]:
         tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-20:])
         raise SystemExit(f"{' '.join(command)} failed; the end of its output:\n{tail}")
     return usage.ru_maxrss / 1024, anon / 1024  # KB on Linux
+
+
+def _run_unmeasured(command: list[str]) -> None:
+    """Run a job that makes a bench job's input (a network trained for a step), not measured."""
+    subprocess.run([sys.executable, *command], cwd=REPO, check=True, capture_output=True,
+                   env={**os.environ, "PYTHONPATH": str(REPO / "src")})  # fmt: skip
 
 
 # ---- paper 4: prepared LRW-shaped clips written directly, the jobs run on them -------------------------------------
@@ -188,9 +200,8 @@ def _train_syncnet(av: Path, out: Path, steps: int = 2) -> list[str]:
 
 
 def _attack_fgsm(av: Path, out: Path) -> list[str]:
-    for make in (_train_av, _train_syncnet):  # the networks attacked: 1 step on the same clips, not measured
-        subprocess.run([sys.executable, *make(av, out, steps=1)], cwd=REPO, check=True, capture_output=True,
-                       env={**os.environ, "PYTHONPATH": str(REPO / "src")})  # fmt: skip
+    for make in (_train_av, _train_syncnet):  # the networks attacked: 1 step on the same clips
+        _run_unmeasured(make(av, out, steps=1))
     one_setting = {"eps_audio": 256, "eps_video": 4, "examples": 3}
     return ["workflow/scripts/attack_av.py", "--method", "fgsm", "--mouths", str(av / "mouths"), "--audio",
             str(av / "audio"), "--recogniser", str(out / "recogniser.pt"), "--syncnet", str(out / "syncnet.pt"),
@@ -244,14 +255,67 @@ def _train_victim(data: Path, out: Path, steps: int = 2) -> list[str]:
 
 
 def _train_generator(data: Path, out: Path) -> list[str]:
-    subprocess.run([sys.executable, *_train_victim(data, out, steps=1)], cwd=REPO, check=True, capture_output=True,
-                   env={**os.environ, "PYTHONPATH": str(REPO / "src")})  # the victim: 1 step, not measured  # fmt: skip
+    _run_unmeasured(_train_victim(data, out, steps=1))  # the victim: 1 step
     config = load_config(REPO / "config.yaml")
     smoke = {"width": 0.25, "discriminator_width": 0.125, "steps": 2}
     settings = flags(config["advgan"]["generator"], {**_paper("advgan", "generator"), **smoke})
     return ["workflow/scripts/train_generator.py", "--generator", "yes_to_no", "--victim", str(out / "victim.pt"),
             "--data", str(data), "--out", str(out / "generator.pt"), "--seed", "0", "--threads", "2",
             *settings.split()]  # fmt: skip
+
+
+# ---- paper 3: prepared TIMIT rows and VOC images written directly ---------------------------------------------------
+def write_imgstego(root: Path, counts: dict[str, int], seed: int = 0) -> float:
+    """``root``/timit (int16 rows of 32 640 samples: train and test carriers) and ``root``/voc (512 x 513 RGB uint8
+    images: train and val), ``counts[split]`` of each; returns one carrier's and one image's size together (MB)."""
+    config = load_config(REPO / "config.yaml")
+    shape = (config["prep"]["voc"]["height"], config["prep"]["voc"]["width"], 3)
+    carrier = write_waves(root / "timit", {"train": counts["train"], "test": counts["test"]}, 32640, ("x",), seed)
+    rng = np.random.default_rng(seed)
+    with shard_writer(root / "voc") as writer:
+        for split in ("train", "val"):
+            for i in range(counts[split]):
+                image = rng.integers(0, 256, shape, dtype=np.uint8)
+                writer.add(image, split=split, label="image", source=f"{split}/{i}.jpg")
+    return carrier + np.prod(shape) / 2**20
+
+
+IMGSTEGO_SMOKE = {"width": 8, "layers": 2, "levels": 3}  # the smoke scale's networks, at the paper's whole 512x513
+
+
+def _imgstego_flags(*sections: dict, **changes) -> list[str]:
+    config = load_config(REPO / "config.yaml")
+    merged = {key: value for section in (*sections, changes) for key, value in section.items()}
+    return flags(config["imgstego"]["spectrogram"], merged).split()
+
+
+def _train_imgstego(data: Path, out: Path, steps: int = 2) -> list[str]:
+    config = load_config(REPO / "config.yaml")
+    img = config["imgstego"]
+    settings = _imgstego_flags(img["train"], img["variants"]["ssim"], _paper("imgstego", "train"), **IMGSTEGO_SMOKE,
+                               steps=steps)  # fmt: skip
+    return ["workflow/scripts/train_imgstego.py", "--variant", "ssim", "--timit", str(data / "timit"), "--voc",
+            str(data / "voc"), "--out", str(out / "model.pt"), "--seed", "0", "--threads", "2", *settings]  # fmt: skip
+
+
+def _train_enhancer(data: Path, out: Path) -> list[str]:
+    _run_unmeasured(_train_imgstego(data, out, steps=1))
+    config = load_config(REPO / "config.yaml")
+    widths = {"width": IMGSTEGO_SMOKE["width"], "levels": IMGSTEGO_SMOKE["levels"]}
+    settings = flags(config["imgstego"]["enhancer"], {**_paper("imgstego", "enhancer"), **widths, "steps": 2})
+    return ["workflow/scripts/train_enhancer.py", "--model", str(out / "model.pt"), "--timit", str(data / "timit"),
+            "--voc", str(data / "voc"), "--out", str(out / "enhancer.pt"), "--seed", "0", "--threads", "2",
+            *settings.split()]  # fmt: skip
+
+
+def _evaluate_imgstego(data: Path, out: Path) -> list[str]:
+    _run_unmeasured(_train_imgstego(data, out, steps=1))
+    config = load_config(REPO / "config.yaml")
+    # 32 images: the job's time is per image; what must not grow with the split is what it reads up front
+    settings = flags(config["imgstego"]["evaluate"], {**_paper("imgstego", "evaluate"), "images": 32})
+    return ["workflow/scripts/evaluate_imgstego.py", "--model", str(out / "model.pt"), "--timit",
+            str(data / "timit"), "--voc", str(data / "voc"), "--out", str(out / "eval.json"), "--examples-dir",
+            str(out / "examples"), "--threads", "2", *settings.split()]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -267,6 +331,8 @@ class DataJob:
     command: Callable[[Path, Path], list[str]]  # (prepared data, output folder) → the job's command line
     paper_rows: int
     source: str
+
+    gpu = True  # the training, evaluation and attack rules run on a GPU at paper scale
 
     @property
     def key(self) -> str:  # --job
@@ -324,6 +390,27 @@ JOBS = (
         38546,
         "the same (a generator reads its source word's rows)",
     ),
+    DataJob(
+        "train_imgstego ssim",
+        "train_imgstego",
+        ("train",),
+        250,
+        write_imgstego,
+        _train_imgstego,
+        7500,
+        "TIMIT: 3/4 of 10 000 rows are training carriers (VOC: 5717 training images)",
+    ),
+    DataJob("train_enhancer", "train_enhancer", ("train",), 250, write_imgstego, _train_enhancer, 7500, "the same"),
+    DataJob(
+        "evaluate_imgstego ssim",
+        "evaluate_imgstego",
+        ("test", "val"),
+        250,
+        write_imgstego,
+        _evaluate_imgstego,
+        8323,
+        "TIMIT: 2500 test carriers; VOC: 5823 val images",
+    ),
     DataJob("train_av lrw", "train_av", ("train",), 1000, write_av, _train_av, 488766, "LRW: 488 766 training clips"),
     DataJob("train_syncnet lrw", "train_syncnet", ("train",), 1000, write_av, _train_syncnet, 488766, "the same"),
     DataJob(
@@ -346,7 +433,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every N by this")
     args = parser.parse_args(argv)
     print(f"{'job':24s} {'items N':>7s} {'RSS N':>6s} {'anon N':>6s} {'items 4N':>8s} {'RSS 4N':>6s} "
-          f"{'anon 4N':>7s} {'MB/item':>7s} {'item MB':>7s} {'paper':>7s} {'projected':>9s} {'mem_mb':>7s}",
+          f"{'anon 4N':>7s} {'MB/item':>7s} {'item MB':>7s} {'paper':>7s} {'projected':>9s} {'mem_mb':>7s} "
+          f"{'from this':>9s}",
           flush=True)  # fmt: skip
     shares = []
     for job in JOBS:
@@ -360,7 +448,8 @@ def main(argv: list[str] | None = None) -> None:
         projected = rss1 + growth * max(0, job.paper_rows - items1)
         shares.append((growth / item_mb, job.name))
         print(f"{job.name:24s} {items1:7d} {rss1:6.0f} {anon1:6.0f} {items4:8d} {rss4:6.0f} {anon4:7.0f} "
-              f"{growth:7.4f} {item_mb:7.3f} {job.paper_rows:7d} {projected:9.0f} {rule_mem_mb(job.rule) or '?':>7}",
+              f"{growth:7.4f} {item_mb:7.3f} {job.paper_rows:7d} {projected:9.0f} {rule_mem_mb(job.rule) or '?':>7} "
+              f"{mem_mb_from(projected, job.gpu):9.0f}",
               flush=True)  # fmt: skip
     print("paper items: " + "; ".join(f"{job.name} {job.source}" for job in JOBS))
     worst, name = max(shares)

@@ -19,8 +19,8 @@ rule train_victim:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("train_victim"),
-        mem_mb=16000,
+        runtime=scale_resource("runtime", "train_victim"),
+        mem_mb=scale_resource("mem_mb", "train_victim"),
     params:
         threads=SCALE["resources"]["threads"],
         seed=config["seed"],
@@ -46,8 +46,8 @@ rule train_generator:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("train_generator"),
-        mem_mb=16000,
+        runtime=scale_resource("runtime", "train_generator"),
+        mem_mb=scale_resource("mem_mb", "train_generator"),
     params:
         threads=SCALE["resources"]["threads"],
         seed=config["seed"],
@@ -75,8 +75,8 @@ rule evaluate_generator:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("evaluate_generator"),
-        mem_mb=16000,
+        runtime=scale_resource("runtime", "evaluate_generator"),
+        mem_mb=scale_resource("mem_mb", "evaluate_generator"),
     params:
         threads=SCALE["resources"]["threads"],
         settings=flags(config["advgan"]["evaluate"], SCALE["advgan"]["evaluate"]),
@@ -101,8 +101,8 @@ rule attack_baseline:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("attack_baseline"),
-        mem_mb=8000,
+        runtime=scale_resource("runtime", "attack_baseline"),
+        mem_mb=scale_resource("mem_mb", "attack_baseline"),
     params:
         threads=SCALE["resources"]["threads"],
         seed=config["seed"],
@@ -131,7 +131,7 @@ rule report_advgan:
         "../envs/torch.yaml"
     resources:
         runtime=30,
-        mem_mb=4000,
+        mem_mb=scale_resource("mem_mb", "report_advgan"),
     params:
         generators=flags(SCALE["advgan"]["generators"]),
     shell:

@@ -17,7 +17,7 @@ rule detect_landmarks:
     resources:
         gpu=int(config["av"]["landmarks"]["backend"] == "face_alignment"),
         runtime=240,
-        mem_mb=8000,
+        mem_mb=scale_resource("mem_mb", "detect_landmarks"),
     params:
         settings=lambda wildcards: av_settings(wildcards.corpus, "landmarks"),
     shell:
@@ -40,7 +40,7 @@ rule mean_face:
         "../envs/data.yaml"
     resources:
         runtime=30,
-        mem_mb=4000,
+        mem_mb=scale_resource("mem_mb", "mean_face"),
     params:
         size=config["av"]["mouth"]["face_size"],
     shell:
@@ -65,7 +65,7 @@ rule crop_mouths:
         "../envs/data.yaml"
     resources:
         runtime=240,
-        mem_mb=8000,
+        mem_mb=scale_resource("mem_mb", "crop_mouths"),
     params:
         settings=lambda wildcards: av_settings(wildcards.corpus, "mouth"),
     shell:
@@ -89,7 +89,7 @@ rule extract_av_audio:
         "../envs/torch.yaml"
     resources:
         runtime=120,
-        mem_mb=8000,
+        mem_mb=scale_resource("mem_mb", "extract_av_audio"),
     params:
         settings=lambda wildcards: av_settings(wildcards.corpus, "audio"),
     shell:

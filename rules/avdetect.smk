@@ -21,8 +21,8 @@ rule train_av:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("train_av"),
-        mem_mb=32000,
+        runtime=scale_resource("runtime", "train_av"),
+        mem_mb=scale_resource("mem_mb", "train_av"),
     params:
         threads=SCALE["resources"]["threads"],
         seed=config["seed"],
@@ -50,8 +50,8 @@ rule train_syncnet:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("train_syncnet"),
-        mem_mb=16000,
+        runtime=scale_resource("runtime", "train_syncnet"),
+        mem_mb=scale_resource("mem_mb", "train_syncnet"),
     params:
         threads=SCALE["resources"]["threads"],
         seed=config["seed"],
@@ -82,8 +82,8 @@ rule attack_av:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("attack_av"),
-        mem_mb=32000,
+        runtime=scale_resource("runtime", "attack_av"),
+        mem_mb=scale_resource("mem_mb", "attack_av"),
     params:
         threads=SCALE["resources"]["threads"],
         seed=config["seed"],
@@ -109,8 +109,8 @@ rule detect_av:
     conda:
         "../envs/torch.yaml"
     resources:
-        runtime=config_runtime("detect_av"),
-        mem_mb=4000,
+        runtime=scale_resource("runtime", "detect_av"),
+        mem_mb=scale_resource("mem_mb", "detect_av"),
     shell:
         "python workflow/scripts/detect_av.py --corpus {wildcards.corpus} --attacks {input.attacks}"
         " --out {output} --log {log}"
@@ -138,7 +138,7 @@ rule report_avdetect:
         "../envs/torch.yaml"
     resources:
         runtime=30,
-        mem_mb=4000,
+        mem_mb=scale_resource("mem_mb", "report_avdetect"),
     shell:
         "python workflow/scripts/report_avdetect.py --recognisers {input.recognisers} --syncnets {input.syncnets}"
         " --detections {input.detections} --examples {input.examples} --out {output} --log {log}"

@@ -81,9 +81,14 @@ def victim_settings(victim):
     )
 
 
-def config_runtime(rule):
-    """The rule's SLURM time limit in minutes, from the scale preset."""
-    return SCALE["resources"]["runtime"][rule]
+def scale_resource(kind, rule):
+    """The rule's ``runtime`` (SLURM time limit, minutes) or ``mem_mb`` (memory, MB) from the scale preset."""
+    try:
+        return SCALE["resources"][kind][rule]
+    except KeyError:
+        raise ValueError(
+            f"config.yaml: scales.{SCALE['name']}.resources.{kind} has no entry for rule {rule}"
+        ) from None
 
 
 def final_outputs():

@@ -9,7 +9,7 @@ rule synth_corpus:
         "../envs/data.yaml"
     resources:
         runtime=30,
-        mem_mb=4000,
+        mem_mb=scale_resource("mem_mb", "synth_corpus"),
     params:
         seed=config["seed"],
         sizes=lambda wildcards: flags(SCALE["synthesize"][wildcards.corpus]),
@@ -31,7 +31,7 @@ rule prepare_corpus:
         "../envs/data.yaml"
     resources:
         runtime=120,
-        mem_mb=8000,
+        mem_mb=scale_resource("mem_mb", "prepare_corpus"),
     params:
         seed=config["seed"],
         settings=lambda wildcards: prep_settings(wildcards.corpus),
@@ -53,7 +53,7 @@ rule extract_stft:
         "../envs/torch.yaml"
     resources:
         runtime=60,
-        mem_mb=8000,
+        mem_mb=scale_resource("mem_mb", "extract_stft"),
     params:
         stft=lambda wildcards: flags(config["features"][wildcards.feature]["stft"]),
     shell:

@@ -20,8 +20,8 @@ rule train_imgstego:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("train_imgstego"),
-        mem_mb=16000,
+        runtime=scale_resource("runtime", "train_imgstego"),
+        mem_mb=scale_resource("mem_mb", "train_imgstego"),
     params:
         threads=SCALE["resources"]["threads"],
         seed=config["seed"],
@@ -48,8 +48,8 @@ rule train_enhancer:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("train_enhancer"),
-        mem_mb=16000,
+        runtime=scale_resource("runtime", "train_enhancer"),
+        mem_mb=scale_resource("mem_mb", "train_enhancer"),
     params:
         threads=SCALE["resources"]["threads"],
         seed=config["seed"],
@@ -78,8 +78,8 @@ rule evaluate_imgstego:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("evaluate_imgstego"),
-        mem_mb=16000,
+        runtime=scale_resource("runtime", "evaluate_imgstego"),
+        mem_mb=scale_resource("mem_mb", "evaluate_imgstego"),
     params:
         threads=SCALE["resources"]["threads"],
         settings=flags(config["imgstego"]["evaluate"], SCALE["imgstego"]["evaluate"]),
@@ -107,8 +107,8 @@ rule evaluate_enhanced:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("evaluate_imgstego"),
-        mem_mb=16000,
+        runtime=scale_resource("runtime", "evaluate_imgstego"),
+        mem_mb=scale_resource("mem_mb", "evaluate_enhanced"),
     params:
         threads=SCALE["resources"]["threads"],
         settings=flags(config["imgstego"]["evaluate"], SCALE["imgstego"]["evaluate"]),
@@ -138,7 +138,7 @@ rule report_imgstego:
         "../envs/torch.yaml"
     resources:
         runtime=30,
-        mem_mb=4000,
+        mem_mb=scale_resource("mem_mb", "report_imgstego"),
     shell:
         "python workflow/scripts/report_imgstego.py --evaluations {input.evaluations} --examples {input.examples}"
         " --out {output} --log {log}"

@@ -20,8 +20,8 @@ rule train_stego:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("train_stego"),
-        mem_mb=16000,
+        runtime=scale_resource("runtime", "train_stego"),
+        mem_mb=scale_resource("mem_mb", "train_stego"),
     params:
         threads=SCALE["resources"]["threads"],
         seed=config["seed"],
@@ -50,8 +50,8 @@ rule evaluate_stego:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("evaluate_stego"),
-        mem_mb=16000,
+        runtime=scale_resource("runtime", "evaluate_stego"),
+        mem_mb=scale_resource("mem_mb", "evaluate_stego"),
     params:
         threads=SCALE["resources"]["threads"],
         seed=config["seed"],
@@ -79,8 +79,8 @@ rule security_stego:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("security_stego"),
-        mem_mb=16000,
+        runtime=scale_resource("runtime", "security_stego"),
+        mem_mb=scale_resource("mem_mb", "security_stego"),
     params:
         threads=SCALE["resources"]["threads"],
         seed=config["seed"],
@@ -107,8 +107,8 @@ rule security_baseline_stego:
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
-        runtime=config_runtime("security_stego"),
-        mem_mb=16000,
+        runtime=scale_resource("runtime", "security_stego"),
+        mem_mb=scale_resource("mem_mb", "security_baseline_stego"),
     params:
         threads=SCALE["resources"]["threads"],
         seed=config["seed"],
@@ -135,7 +135,7 @@ rule report_stego:
         "../envs/torch.yaml"
     resources:
         runtime=30,
-        mem_mb=4000,
+        mem_mb=scale_resource("mem_mb", "report_stego"),
     params:
         runs=flags(SCALE["stego"]["runs"]),
     shell:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from avsec.core.errors import ConfigError, InputError
+from avsec.data.rows import ShardRows
 from avsec.dsp.stft import istft, stft
 from avsec.io.audio import INT16_SCALE
 from avsec.io.shards import ShardedArray
@@ -84,17 +85,18 @@ class Frontend:
         return istft(full, **self._stft(), length=self.samples)
 
 
-def load_carriers(data: str | Path, split: str, front: Frontend) -> tuple[torch.Tensor, list[dict]]:
-    """The ``split`` rows of a prepared TIMIT directory cut to the carrier window, int16 (N, samples), and the
-    rows left out because they hold less than ``offset + samples`` samples (``{"source", "reason"}``)."""
+def load_carriers(data: str | Path, split: str, front: Frontend) -> tuple[ShardRows, list[dict]]:
+    """The ``split`` rows of a prepared TIMIT directory cut to the carrier window, as int16 rows (N, samples) read
+    from the shards when indexed, and the rows left out because they hold less than ``offset + samples`` samples
+    (``{"source", "reason"}``). Only the manifest and the shards' headers are read here."""
     rows_of = _prepared(data)
     need = front.offset + front.samples
+    lengths, sources = rows_of.manifest.column("length"), rows_of.manifest.column("source")
     rows, rejects = [], []
     for r in rows_of.rows(split):
-        meta = rows_of.manifest[r]
-        have = min(int(meta["length"]), rows_of[r].shape[-1])
+        have = min(int(lengths[r]), rows_of[r].shape[-1])
         if have < need:
-            rejects.append({"source": meta["source"], "reason": f"carrier shorter than {need} samples ({have})"})
+            rejects.append({"source": str(sources[r]), "reason": f"carrier shorter than {need} samples ({have})"})
         else:
             rows.append(r)
     if not rows:
@@ -106,8 +108,7 @@ def load_carriers(data: str | Path, split: str, front: Frontend) -> tuple[torch.
     first = rows_of[rows[0]]
     if first.dtype != np.int16 or first.ndim != 1:
         raise InputError(data, f"expected int16 waveform rows, found {first.dtype} rows of shape {first.shape}")
-    audio = np.stack([rows_of[r][front.offset : need] for r in rows])
-    return torch.from_numpy(audio), rejects
+    return ShardRows(rows_of, rows, window=(front.offset, need)), rejects
 
 
 class Images:

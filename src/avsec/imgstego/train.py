@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from avsec.core.errors import InputError
+from avsec.data.rows import ShardRows
 from avsec.imgstego.frontend import CARRIER_SPLITS, IMAGE_SPLITS, Frontend, Images, crops, load_carriers
 from avsec.imgstego.nets import Enhancer, ImageStego
 from avsec.metrics.image import ssim
@@ -48,6 +49,7 @@ class ImgstegoTraining:
     device: str = "auto"
     bf16: bool = True
     checkpoint_every: int = 200
+    steps: int = 0  # stop training after this many steps (0: every epoch; benches and rehearsals)
     front: Frontend = field(default_factory=Frontend)
 
 
@@ -68,6 +70,7 @@ class EnhancerTraining:
     device: str = "auto"
     bf16: bool = True
     checkpoint_every: int = 200
+    steps: int = 0  # stop training after this many steps (0: every epoch; benches and rehearsals)
 
 
 def image_loss(revealed: torch.Tensor, image: torch.Tensor, *, mse: float, ssim_weight: float) -> torch.Tensor:
@@ -83,14 +86,16 @@ def _mae255(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def _fit_settings(s: ImgstegoTraining | EnhancerTraining, **fingerprint) -> TrainSettings:
-    return TrainSettings(s.epochs, s.batch, s.seed, s.device, s.bf16, s.checkpoint_every, fingerprint=fingerprint)
+    return TrainSettings(
+        s.epochs, s.batch, s.seed, s.device, s.bf16, s.checkpoint_every, fingerprint=fingerprint, steps=s.steps
+    )
 
 
 # ---- hiding / reveal ---------------------------------------------------------------------------------------------
 class HideTask:
     """Hiding and Reveal blocks trained together on (greyscale plane, random carrier) pairs."""
 
-    def __init__(self, model: ImageStego, images: Images, carriers: torch.Tensor, settings: ImgstegoTraining):
+    def __init__(self, model: ImageStego, images: Images, carriers: ShardRows, settings: ImgstegoTraining):
         self.model, self.images, self.carriers, self.front = model, images, carriers, settings.front
         self.weights = dict(carrier=settings.carrier, image=settings.image, mse=settings.mse, ssim=settings.ssim)
         self.crop = settings.crop
@@ -177,7 +182,7 @@ class EnhanceTask:
         enhancer: Enhancer,
         model: ImageStego,
         images: Images,
-        carriers: torch.Tensor,
+        carriers: ShardRows,
         front: Frontend,
         settings: EnhancerTraining,
     ):
