@@ -10,12 +10,13 @@ size against the rule's ``mem_mb``, and last the worst growth per item as a shar
 (target < 0.1: what a job keeps per item is its results, never its inputs).
 
 Jobs measured so far: ``prepare_corpus`` for each audio and image corpus (4N is 0.25-0.5 GB of prepared data per
-corpus at the defaults); paper 1's ``train_stego`` and paper 2's ``train_victim`` and ``train_generator`` (int16
+corpus at the defaults); paper 1's ``train_stego`` and ``security_stego`` (its test split, every clip a
+carrier; lsb_matching, the classic baseline) and paper 2's ``train_victim`` and ``train_generator`` (int16
 training rows); paper 4's ``train_av``, ``train_syncnet`` (LRW-shaped training splits, 1.3 GB of prepared clips
 at 4N) and ``attack_av`` (FGSM on LRW-shaped validation and test splits). The training and attack jobs read
 prepared shards written directly in the project's format, run the paper preset's batch sizes and settings but
 the smoke scale's network widths, stop training after 2 steps (``--steps 2``) and attack at one ε setting
-(paper 1's clips are also cut to 4096 samples, so that its final pass over the training clips stays short):
+(paper 1's clips are also cut to 4096 samples, so that its final passes over the clips stay short):
 what grows with the corpus is the data path, which is the paper's.
 
     python bench/bench_memory.py                   # every job, N as in JOBS
@@ -242,6 +243,20 @@ def _train_stego(data: Path, out: Path) -> list[str]:
             str(out / "model.pt"), "--seed", "0", "--threads", "2", *settings.split()]  # fmt: skip
 
 
+def _security_stego(data: Path, out: Path) -> list[str]:
+    """Paper 1's security experiment (Table 4) for the classic baseline lsb_matching (no trained model needed),
+    with the flags rules/common.smk's stego_security_settings builds for TIMIT: every test clip a carrier (the
+    paper's 5000 is more than its 2500 test clips), smoke width, clips cut to 4096 samples and the CNN stopped
+    after 2 steps, so that the work stays short (its final pass scores every validation clip)."""
+    config = load_config(REPO / "config.yaml")
+    security, lsb = config["stego"]["security"], config["stego"]["baselines"]["lsb_matching"]
+    sizes = {"clips": 0, "crop": 4096, "width": 0.25, "steps": 2}
+    settings = flags(config["features"]["stego_timit"]["stft"], security["rich"], security["cnn"],
+                     {**_paper("stego", "security"), **sizes}, lsb)  # fmt: skip
+    return ["workflow/scripts/steganalysis_stego.py", "--method", "lsb_matching", "--data", str(data), "--out",
+            str(out / "lsb_matching.json"), "--seed", "0", "--threads", "2", *settings.split()]  # fmt: skip
+
+
 VICTIM_SMOKE = {"depth": 10, "widen": 2}  # the smoke scale's WideResNet
 
 
@@ -369,6 +384,16 @@ JOBS = (
         _train_stego,
         10000,
         "config: scales.paper.prep.timit.count (all of them train)",
+    ),
+    DataJob(
+        "security_stego timit",
+        "security_stego",
+        ("test",),
+        1000,
+        partial(write_waves, length=32640, labels=("x",)),
+        _security_stego,
+        2500,
+        "config: scales.paper.prep.timit.count (a quarter of them test; security: every test clip)",
     ),
     DataJob(
         "train_victim wideresnet",

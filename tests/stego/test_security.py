@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
+import numpy as np
 import pytest
+import torch
 
+import avsec.stego.security as security
 from avsec.core.errors import ConfigError
-from avsec.stego.security import Steganalysis, steganalysis
+from avsec.io.audio import INT16_SCALE
+from avsec.metrics.audio import snr_db
+from avsec.stego.classic import embed
+from avsec.stego.clips import audio_rows, derangement, load_audio
+from avsec.stego.codec import hide, load_stego, quantize, spectrogram
+from avsec.stego.evaluate import finite_mean
+from avsec.stego.nets import Steganalyzer
+from avsec.stego.rich_model import batched_features, rich_features, rich_model_accuracy
+from avsec.stego.security import Carriers, DetectorTask, Steganalysis, predict_stego, steganalysis
+from avsec.train import TrainSettings, fit
 
 
 def test_security_experiment_for_a_baseline_and_for_the_gan(data, model, tiny, tmp_path):
@@ -31,3 +44,84 @@ def test_flags_the_settings_do_not_know_are_the_embedding_settings_in_their_orde
     assert list(settings.embedding.items()) == [("segment", 1024), ("delays", [48, 64]), ("amplitude", 0.5)]
     with pytest.raises(ConfigError, match="security_stego: missing setting"):
         Steganalysis.from_flags({"n_fft": 510}, "security_stego")
+
+
+def stacked(method, data, s: Steganalysis, model, resume) -> dict:
+    """The experiment as it ran before it streamed: the test split stacked in memory, the halves stacked by
+    torch.cat, the steganalyzers trained and scored on those tensors."""
+    rng = np.random.default_rng(s.seed)
+    audio = load_audio(data, "test", crop=s.crop)
+    covers = audio[torch.from_numpy(np.sort(rng.permutation(len(audio))[: s.clips or len(audio)]))]
+    n = len(covers)
+    partner = derangement(n, rng)
+    if method == "gan":
+        encoder, _, gan_spec, _ = load_stego(model)
+        carrier = covers.float() / INT16_SCALE
+        stegos = quantize(
+            hide(encoder, gan_spec, carrier, carrier[torch.from_numpy(partner)], s.batch, torch.device("cpu"))
+        )
+    else:
+        parts = [embed(method, covers[i].numpy(), covers[partner[i]].numpy(), rng, **s.embedding) for i in range(n)]
+        stegos = torch.from_numpy(np.stack(parts))
+    order = rng.permutation(n)
+    sets = []
+    for half in (order[: n // 2], order[n // 2 :]):
+        idx = torch.from_numpy(np.sort(half))
+        sets.append((torch.cat([covers[idx], stegos[idx]]), torch.arange(2 * len(idx)) // len(idx)))
+    (x_train, y_train), (x_val, y_val) = sets
+    rich = rich_model_accuracy(x_train.numpy(), y_train.numpy(), x_val.numpy(), y_val.numpy(),
+                               estimators=s.estimators, seed=s.seed, batch=len(x_train) + len(x_val))  # fmt: skip
+    spec = spectrogram(s.n_fft, s.hop, s.win_length, s.window, s.kind)
+    torch.manual_seed(s.seed)
+    cnn = Steganalyzer(s.analyzer, s.width)
+    trainer = TrainSettings(s.epochs, s.batch, s.seed, "cpu", checkpoint_every=0)
+    history = fit(DetectorTask(cnn, spec, lr=s.lr), (x_train, y_train), trainer, resume, desc="stacked")
+    cnn_acc = float((predict_stego(cnn, spec, x_val, s.batch, torch.device("cpu")) == y_val).float().mean())
+    snr = finite_mean(snr_db(covers.double().numpy(), stegos.double().numpy()))
+    return {"stegos": stegos, "rich": rich, "cnn": cnn_acc, "history": history, "snr": snr, "state": cnn.state_dict()}
+
+
+@pytest.mark.parametrize("method", ["lsb_matching", "gan"])
+def test_the_streamed_experiment_gives_what_the_stacked_split_gave(method, data, model, tiny, tmp_path, monkeypatch):
+    """Stego audio, rich-model and CNN accuracy, the CNN's history and weights, and the SNR, bit for bit: with
+    batch 4 the halves (3 carriers + 3 stego clips each) are read in batches that mix both kinds."""
+    settings = replace(tiny.steganalysis(**({} if method == "gan" else {"bits_per_sample": 1.0})), device="cpu",
+                       epochs=2)  # fmt: skip
+    checkpoint = model[0] if method == "gan" else None
+    seen = {}
+    write_stego, predict = security.write_stego, security.predict_stego
+
+    def keep_stegos(*args):
+        stegos, snr = write_stego(*args)
+        seen["stegos"] = torch.from_numpy(np.array(stegos))
+        return stegos, snr
+
+    def keep_state(cnn, *args):
+        seen["state"] = {k: v.clone() for k, v in cnn.state_dict().items()}
+        return predict(cnn, *args)
+
+    monkeypatch.setattr(security, "write_stego", keep_stegos)
+    monkeypatch.setattr(security, "predict_stego", keep_state)
+    out = tmp_path / "out" / f"{method}.json"
+    streamed = steganalysis(method, data, out, settings, model=checkpoint)
+    reference = stacked(method, data, settings, checkpoint, tmp_path / "stacked.resume")
+    assert torch.equal(seen["stegos"], reference["stegos"])
+    assert streamed["rich_model_accuracy"] == reference["rich"] and streamed["cnn_accuracy"] == reference["cnn"]
+    assert streamed["cnn_history"] == reference["history"] and streamed["stego_snr_db"] == reference["snr"]
+    assert all(torch.equal(seen["state"][k], v) for k, v in reference["state"].items())
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]  # the stego audio's file is gone
+
+
+def test_carriers_read_the_rows_the_stacked_halves_hold_and_features_do_not_depend_on_the_batch(data):
+    test = audio_rows(data, "test")
+    covers = test[:]
+    stegos = (covers.numpy() // 2).astype(np.int16)
+    clips = np.array([0, 2, 5])
+    rows = Carriers(test, stegos, clips)
+    whole = torch.cat([covers[clips], torch.from_numpy(stegos[clips])])
+    assert len(rows) == 6 and torch.equal(rows[:], whole) and torch.equal(rows[4], whole[4])
+    assert torch.equal(rows[1:5], whole[1:5]) and torch.equal(rows[torch.tensor([5, 0, 3])], whole[[5, 0, 3]])
+    x, y = rows.__getitems__([4, 1, 3])
+    assert torch.equal(x, whole[[4, 1, 3]]) and y.tolist() == [1, 0, 1]
+    for batch in (1, 4, 6):
+        assert np.array_equal(batched_features(rows, batch=batch), rich_features(whole.numpy()))

@@ -5,6 +5,7 @@ difference predicts a sample from its k neighbours), quantised by each step ``q`
 [−T, T]; the co-occurrence histogram of three consecutive residual values ((2T + 1)³ bins) per residual and step,
 normalised. Classifier: Kodovský's ensemble — Fisher linear discriminants on random feature subspaces and
 bootstrap samples, majority vote (scikit-learn's bagging of shrinkage LDA) — or one logistic regression.
+The features are computed a batch of clips at a time (each clip's own): a job keeps them, never the clips.
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ def rich_features(audio: np.ndarray, *, orders=(1, 2, 3, 4), quantization=(1, 2)
     return np.concatenate(blocks, axis=1)
 
 
+def batched_features(audio, *, batch: int = 64, **settings) -> np.ndarray:
+    """:func:`rich_features` of int16 clips read ``batch`` at a time: ``audio`` is an array (N, L) or anything
+    whose slices ``audio[i : i + batch]`` read the clips as an array or a tensor (a torch ``Dataset`` such as
+    avsec.stego.security.Carriers); the same numbers as on the stacked clips."""
+    if batch < 1:
+        raise ConfigError(f"rich model: batch must be ≥ 1, got {batch}")
+    parts = [rich_features(np.asarray(audio[i : i + batch]), **settings) for i in range(0, len(audio), batch)]
+    return np.concatenate(parts)
+
+
 def rich_classifier(classifier: str = "ensemble", *, estimators: int = 51, subspace: float = 0.25, seed: int = 0):
     """An unfitted scikit-learn classifier for rich-model features."""
     if classifier == "ensemble":
@@ -61,9 +72,9 @@ def rich_classifier(classifier: str = "ensemble", *, estimators: int = 51, subsp
 
 
 def rich_model_accuracy(
-    train_audio: np.ndarray,
+    train_audio,
     train_labels: np.ndarray,
-    val_audio: np.ndarray,
+    val_audio,
     val_labels: np.ndarray,
     *,
     orders=(1, 2, 3, 4),
@@ -73,12 +84,14 @@ def rich_model_accuracy(
     estimators: int = 51,
     subspace: float = 0.25,
     seed: int = 0,
+    batch: int = 64,
 ) -> float:
-    """Train the rich-model steganalyzer on one half, return its accuracy on the other."""
-    settings = dict(orders=orders, quantization=quantization, truncation=truncation)
+    """Train the rich-model steganalyzer on one half, return its accuracy on the other. The clips (int16, one
+    half's and the other's) are read ``batch`` at a time (:func:`batched_features`)."""
+    settings = dict(orders=orders, quantization=quantization, truncation=truncation, batch=batch)
     model = rich_classifier(classifier, estimators=estimators, subspace=subspace, seed=seed)
-    model.fit(rich_features(train_audio, **settings), np.asarray(train_labels))
-    pred = model.predict(rich_features(val_audio, **settings))
+    model.fit(batched_features(train_audio, **settings), np.asarray(train_labels))
+    pred = model.predict(batched_features(val_audio, **settings))
     return float(np.mean(pred == np.asarray(val_labels)))
 
 

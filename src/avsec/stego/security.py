@@ -1,6 +1,11 @@
 """Paper 1's security experiment (section 4.5, Table 4): stego audio by our trained model or a classic baseline,
 and the accuracy of two steganalyzers trained to tell it from the carriers: a rich model (avsec.stego.rich_model)
-and the CNN steganalyzer of Table 1 (avsec.stego.nets), trained here on its own."""
+and the CNN steganalyzer of Table 1 (avsec.stego.nets), trained here on its own.
+
+Nothing here holds a split: the carriers are read from the memory-mapped shards batch by batch
+(:class:`avsec.data.rows.ShardRows`), the stego audio is written batch by batch to an int16 ``.npy`` next to the
+output (``<out>.stego.npy``, removed at the end) and read back memory-mapped, and both steganalyzers read the
+halves through :class:`Carriers`; what the job keeps per carrier is its results (rich-model features, SNR)."""
 
 from __future__ import annotations
 
@@ -14,13 +19,15 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.utils.data import Dataset
 
 from avsec.core.config import settings as settings_from
 from avsec.core.errors import ConfigError, InputError
+from avsec.data.rows import ShardRows
 from avsec.io.atomic import write_text
 from avsec.io.audio import INT16_SCALE
 from avsec.metrics.audio import snr_db
-from avsec.stego.clips import derangement, load_audio
+from avsec.stego.clips import audio_rows, derangement
 from avsec.stego.codec import Spectrogram, hide, load_stego, quantize, spectrogram
 from avsec.stego.evaluate import finite_mean
 from avsec.stego.names import METHODS
@@ -59,6 +66,7 @@ class Steganalysis:
     device: str = "auto"
     bf16: bool = True
     checkpoint_every: int = 200
+    steps: int = 0  # stop the CNN's training after this many steps (0: every epoch; benches and rehearsals)
     embedding: dict = field(default_factory=dict)
 
     @classmethod
@@ -92,10 +100,46 @@ class DetectorTask:
         return {}
 
 
+class Carriers(Dataset):
+    """Carriers ``clips`` (positions in ``covers``; label 0), then their stego versions (the same rows of
+    ``stegos``; label 1): the rows ``torch.cat([covers[clips], stegos[clips]])`` would stack, read as indexed
+    (an int, a slice, a list, an array or a tensor of positions). ``__getitems__`` gives the trainer a batch
+    (x, y); ``labels`` are all the labels."""
+
+    def __init__(self, covers: ShardRows, stegos: np.ndarray, clips: np.ndarray):
+        self.covers, self.stegos, self.clips = covers, stegos, np.asarray(clips, dtype=np.int64)
+        k = len(self.clips)
+        self.labels = torch.cat([torch.zeros(k, dtype=torch.long), torch.ones(k, dtype=torch.long)])
+
+    def __len__(self) -> int:
+        return 2 * len(self.clips)
+
+    def __getitem__(self, index) -> torch.Tensor:
+        if isinstance(index, (int, np.integer)):
+            return self[[int(index)]][0]
+        if isinstance(index, slice):
+            positions = np.arange(*index.indices(len(self)))
+        else:
+            positions = np.asarray(index.cpu().numpy() if isinstance(index, torch.Tensor) else index, np.int64)
+        k = len(self.clips)
+        stego = positions >= k
+        clip = self.clips[np.where(stego, positions - k, positions)]
+        out = np.empty((len(positions), self.stegos.shape[1]), dtype=np.int16)
+        if (~stego).any():
+            out[~stego] = self.covers[clip[~stego]].numpy()
+        if stego.any():
+            out[stego] = self.stegos[clip[stego]]
+        return torch.from_numpy(out)
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        return self[list(indices)], self.labels[list(indices)]
+
+
 def predict_stego(
-    model: Steganalyzer, spec: Spectrogram, audio: torch.Tensor, batch: int, device, bf16: bool = True
+    model: Steganalyzer, spec: Spectrogram, audio: torch.Tensor | Dataset, batch: int, device, bf16: bool = True
 ) -> torch.Tensor:
-    """The steganalyzer's verdict on int16 clips: predicted labels (0 carrier, 1 stego)."""
+    """The steganalyzer's verdict on int16 clips (a tensor, or anything whose slices read them, such as
+    :class:`Carriers`), ``batch`` at a time: predicted labels (0 carrier, 1 stego)."""
     model.eval()
     out = []
     with torch.inference_mode(), autocast(device, bf16):
@@ -126,102 +170,121 @@ def steganalysis(
         encoder, _, gan_spec, ckpt = load_stego(model)
         if int(ckpt.get("crop", 0)) != s.crop:
             raise InputError(model, f"was trained on clips cut to {ckpt.get('crop', 0)} samples, not {s.crop}")
-    audio = load_audio(data, "test", crop=s.crop)
-    pick = np.sort(rng.permutation(len(audio))[: s.clips or len(audio)])
-    covers = audio[torch.from_numpy(pick)]
+    test = audio_rows(data, "test", crop=s.crop)
+    # the same draws as from the stacked split: a permutation of the test rows, then the pairing
+    pick = np.sort(rng.permutation(len(test))[: s.clips or len(test)])
+    covers = ShardRows(test.shards, test.rows[pick], window=test.window)
     n = len(covers)
     partner = derangement(n, rng)
-    start = time.perf_counter()
     if method == "gan":
-        carrier = covers.float() / INT16_SCALE
-        stegos = quantize(
-            hide(encoder.to(dev), gan_spec, carrier, carrier[torch.from_numpy(partner)], s.batch, dev, s.bf16)
-        )
+        encoder = encoder.to(dev)
         payload = 16.0  # a whole secret clip: 16 bits per carrier sample
+
+        def make(cover: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:
+            carrier = cover.float() / INT16_SCALE
+            return quantize(hide(encoder, gan_spec, carrier, secret.float() / INT16_SCALE, s.batch, dev, s.bf16))
     else:
         unknown = set(embedding) - set(BASELINE_KEYS[method])
         if unknown:
             raise ConfigError(f"{method}: unknown setting(s) {', '.join(sorted(unknown))}")
-        stegos = torch.from_numpy(
-            np.stack([embed(method, covers[i].numpy(), covers[partner[i]].numpy(), rng, **embedding) for i in range(n)])
+        bits = float(embedding.get("bits_per_sample", 1.0))
+        payload = 1.0 / embedding["segment"] if method == "echo_hiding" else bits
+
+        def make(cover: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:  # a clip at a time, in carrier order
+            parts = [embed(method, c.numpy(), m.numpy(), rng, **embedding) for c, m in zip(cover, secret, strict=True)]
+            return torch.from_numpy(np.stack(parts))
+
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    stego_file = Path(f"{out}.stego.npy")
+    try:
+        start = time.perf_counter()
+        stegos, snr = write_stego(stego_file, covers, partner, make, s.batch)
+        embed_seconds = time.perf_counter() - start
+        # merge and split in half by carrier: a carrier and its stego version are always in the same half
+        order = rng.permutation(n)
+        train, val = (Carriers(covers, stegos, np.sort(half)) for half in (order[: n // 2], order[n // 2 :]))
+        if len(train) < 2 or len(val) < 2:
+            raise ConfigError(f"security experiment: {n} carriers are too few to split in half")
+        rich = rich_model_accuracy(
+            train,
+            train.labels.numpy(),
+            val,
+            val.labels.numpy(),
+            orders=s.orders,
+            quantization=s.quantization,
+            truncation=s.truncation,
+            classifier=s.classifier,
+            estimators=s.estimators,
+            subspace=s.subspace,
+            seed=s.seed,
+            batch=s.batch,
         )
-        payload = (
-            1.0 / embedding["segment"] if method == "echo_hiding" else float(embedding.get("bits_per_sample", 1.0))
+        torch.manual_seed(s.seed)
+        cnn = Steganalyzer(s.analyzer, s.width)
+        trainer = TrainSettings(
+            s.epochs,
+            s.batch,
+            s.seed,
+            s.device,
+            s.bf16,
+            s.checkpoint_every,
+            fingerprint={
+                "method": method,
+                "model": str(model),
+                "data": str(data),
+                "clips": n,
+                "crop": s.crop,
+                "analyzer": s.analyzer,
+                "width": s.width,
+                "lr": s.lr,
+                "stft": asdict(spec),
+                **embedding,
+            },
+            steps=s.steps,
         )
-    embed_seconds = time.perf_counter() - start
-    # merge and split in half by carrier: a carrier and its stego version are always in the same half
-    order = rng.permutation(n)
-    halves = (order[: n // 2], order[n // 2 :])
-    sets = []
-    for half in halves:
-        idx = torch.from_numpy(np.sort(half))
-        x = torch.cat([covers[idx], stegos[idx]])
-        y = torch.cat([torch.zeros(len(idx), dtype=torch.long), torch.ones(len(idx), dtype=torch.long)])
-        sets.append((x, y))
-    (x_train, y_train), (x_val, y_val) = sets
-    if len(y_train) < 2 or len(y_val) < 2:
-        raise ConfigError(f"security experiment: {n} carriers are too few to split in half")
-    rich = rich_model_accuracy(
-        x_train.numpy(),
-        y_train.numpy(),
-        x_val.numpy(),
-        y_val.numpy(),
-        orders=s.orders,
-        quantization=s.quantization,
-        truncation=s.truncation,
-        classifier=s.classifier,
-        estimators=s.estimators,
-        subspace=s.subspace,
-        seed=s.seed,
-    )
-    torch.manual_seed(s.seed)
-    cnn = Steganalyzer(s.analyzer, s.width)
-    trainer = TrainSettings(
-        s.epochs,
-        s.batch,
-        s.seed,
-        s.device,
-        s.bf16,
-        s.checkpoint_every,
-        fingerprint={
+        resume = Path(f"{out}.resume")
+        history = fit(DetectorTask(cnn, spec, lr=s.lr), train, trainer, resume, desc=f"{method} steganalyzer")
+        cnn_acc = float((predict_stego(cnn, spec, val, s.batch, dev, s.bf16) == val.labels).float().mean())
+        result = {
+            "dataset": Path(data).name,
             "method": method,
-            "model": str(model),
-            "data": str(data),
-            "clips": n,
-            "crop": s.crop,
-            "analyzer": s.analyzer,
-            "width": s.width,
-            "lr": s.lr,
-            "stft": asdict(spec),
-            **embedding,
-        },
-    )
-    resume = Path(f"{out}.resume")
-    history = fit(DetectorTask(cnn, spec, lr=s.lr), (x_train, y_train), trainer, resume, desc=f"{method} steganalyzer")
-    cnn_acc = float((predict_stego(cnn, spec, x_val, s.batch, dev, s.bf16) == y_val).float().mean())
-    snr = snr_db(covers.double().numpy(), stegos.double().numpy())
-    result = {
-        "dataset": Path(data).name,
-        "method": method,
-        "run": ckpt["run"] if ckpt else None,
-        "carriers": n,
-        "train_clips": len(y_train),
-        "val_clips": len(y_val),
-        "rich_model_accuracy": rich,
-        "cnn_accuracy": cnn_acc,
-        "stego_snr_db": finite_mean(snr),
-        "payload_bits_per_sample": payload,
-        "embed_seconds": embed_seconds,
-        "cnn_history": history,
-        "settings": {
-            "rich": {"orders": list(np.atleast_1d(s.orders).tolist()), "classifier": s.classifier},
-            "cnn": {"analyzer": s.analyzer, "width": s.width, "epochs": s.epochs},
-            "embedding": embedding,
-        },
-    }
-    write_text(out, json.dumps(result, indent=2, allow_nan=True) + "\n")
-    resume.unlink(missing_ok=True)
-    print(
-        f"{result['dataset']} {method}: rich model {rich:.1%}, CNN {cnn_acc:.1%} on {len(y_val)} clips", file=sys.stderr
-    )
-    return result
+            "run": ckpt["run"] if ckpt else None,
+            "carriers": n,
+            "train_clips": len(train),
+            "val_clips": len(val),
+            "rich_model_accuracy": rich,
+            "cnn_accuracy": cnn_acc,
+            "stego_snr_db": finite_mean(snr),
+            "payload_bits_per_sample": payload,
+            "embed_seconds": embed_seconds,
+            "cnn_history": history,
+            "settings": {
+                "rich": {"orders": list(np.atleast_1d(s.orders).tolist()), "classifier": s.classifier},
+                "cnn": {"analyzer": s.analyzer, "width": s.width, "epochs": s.epochs},
+                "embedding": embedding,
+            },
+        }
+        write_text(out, json.dumps(result, indent=2, allow_nan=True) + "\n")
+        resume.unlink(missing_ok=True)
+        summary = f"rich model {rich:.1%}, CNN {cnn_acc:.1%} on {len(val)} clips"
+        print(f"{result['dataset']} {method}: {summary}", file=sys.stderr)
+        return result
+    finally:
+        stego_file.unlink(missing_ok=True)
+
+
+def write_stego(path: Path, covers: ShardRows, partner: np.ndarray, make, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """The stego audio of every carrier (``make(carriers, secrets)``: int16 stego clips of int16 carriers and
+    their secrets, ``covers[partner]``), ``batch`` carriers at a time, written to the int16 ``.npy`` ``path`` as
+    it is made and returned memory-mapped from it (read-only), with the stego SNR of each carrier (dB)."""
+    n = len(covers)
+    stegos = np.lib.format.open_memmap(path, mode="w+", dtype=np.int16, shape=(n, covers[0].shape[-1]))
+    snr = []
+    for i in range(0, n, batch):
+        cover = covers[i : i + batch]
+        part = make(cover, covers[partner[i : i + batch]])
+        stegos[i : i + len(part)] = part.numpy()
+        snr.append(snr_db(cover.double().numpy(), part.double().numpy()))
+    stegos.flush()
+    del stegos
+    return np.load(path, mmap_mode="r"), np.concatenate(snr)
