@@ -11,13 +11,15 @@ size against the rule's ``mem_mb``, and last the worst growth per item as a shar
 
 Jobs measured so far: ``prepare_corpus`` for each audio and image corpus (4N is 0.25-0.5 GB of prepared data per
 corpus at the defaults); paper 1's ``train_stego`` and ``security_stego`` (its test split, every clip a
-carrier; lsb_matching, the classic baseline) and paper 2's ``train_victim`` and ``train_generator`` (int16
-training rows); paper 4's ``train_av``, ``train_syncnet`` (LRW-shaped training splits, 1.3 GB of prepared clips
-at 4N) and ``attack_av`` (FGSM on LRW-shaped validation and test splits). The training and attack jobs read
-prepared shards written directly in the project's format, run the paper preset's batch sizes and settings but
-the smoke scale's network widths, stop training after 2 steps (``--steps 2``) and attack at one ε setting
-(paper 1's clips are also cut to 4096 samples, so that its final passes over the clips stay short):
-what grows with the corpus is the data path, which is the paper's.
+carrier; lsb_matching, the classic baseline); paper 2's ``train_victim`` and ``train_generator`` (int16 training
+rows) and its ``evaluate_generator`` and ``attack_baseline`` (int16 test rows; PESQ on 4 clips, the genetic
+attack on 4 clips for 2 iterations); paper 3's ``train_imgstego``, ``train_enhancer`` and ``evaluate_imgstego``
+(TIMIT carriers and 512 x 513 RGB VOC images, 32 images evaluated); paper 4's ``train_av``, ``train_syncnet``
+(LRW-shaped training splits, 1.3 GB of prepared clips at 4N) and ``attack_av`` (FGSM on LRW-shaped validation
+and test splits). The training and attack jobs read prepared shards written directly in the project's format,
+run the paper preset's batch sizes and settings but the smoke scale's network widths, stop training after 2
+steps (``--steps 2``) and attack at one ε setting (paper 1's clips are also cut to 4096 samples, so that its
+final passes over the clips stay short): what grows with the corpus is the data path, which is the paper's.
 
     python bench/bench_memory.py                   # every job, N as in JOBS
     python bench/bench_memory.py --job voc --job train_av --scale 0.5
@@ -269,10 +271,11 @@ def _train_victim(data: Path, out: Path, steps: int = 2) -> list[str]:
             *settings.split()]  # fmt: skip
 
 
-def _train_generator(data: Path, out: Path) -> list[str]:
-    _run_unmeasured(_train_victim(data, out, steps=1))  # the victim: 1 step
+def _train_generator(data: Path, out: Path, steps: int = 2) -> list[str]:
+    if not (out / "victim.pt").exists():
+        _run_unmeasured(_train_victim(data, out, steps=1))  # the victim: 1 step
     config = load_config(REPO / "config.yaml")
-    smoke = {"width": 0.25, "discriminator_width": 0.125, "steps": 2}
+    smoke = {"width": 0.25, "discriminator_width": 0.125, "steps": steps}
     settings = flags(config["advgan"]["generator"], {**_paper("advgan", "generator"), **smoke})
     return ["workflow/scripts/train_generator.py", "--generator", "yes_to_no", "--victim", str(out / "victim.pt"),
             "--data", str(data), "--out", str(out / "generator.pt"), "--seed", "0", "--threads", "2",
@@ -331,6 +334,37 @@ def _evaluate_imgstego(data: Path, out: Path) -> list[str]:
     return ["workflow/scripts/evaluate_imgstego.py", "--model", str(out / "model.pt"), "--timit",
             str(data / "timit"), "--voc", str(data / "voc"), "--out", str(out / "eval.json"), "--examples-dir",
             str(out / "examples"), "--threads", "2", *settings.split()]  # fmt: skip
+
+
+def _networks(out: Path) -> Path:
+    """A victim (WideResNet) and a yes_to_no generator at the smoke widths, trained for 2 steps each on a small
+    corpus of their own (FIXED rows a split) under ``out``, not measured: what paper 2's evaluation and baselines
+    attack. Returns the folder of victim.pt and generator.pt."""
+    nets = out / "nets"
+    nets.mkdir()
+    write_waves(nets / "data", dict.fromkeys(("train", "val", "test"), FIXED), 16384, WORDS10, seed=1)
+    for make in (_train_victim, partial(_train_generator, steps=2)):  # the victim first: the generator attacks it
+        _run_unmeasured(make(nets / "data", nets))
+    return nets
+
+
+def _evaluate_generator(data: Path, out: Path) -> list[str]:
+    nets = _networks(out)
+    config = load_config(REPO / "config.yaml")
+    settings = flags(config["advgan"]["evaluate"], {**_paper("advgan", "evaluate"), "pesq_clips": 4})
+    return ["workflow/scripts/evaluate_generator.py", "--generator", str(nets / "generator.pt"), "--victim",
+            str(nets / "victim.pt"), "--data", str(data), "--out", str(out / "eval.json"), "--examples-dir",
+            str(out / "examples"), "--threads", "2", *settings.split()]  # fmt: skip
+
+
+def _attack_baseline(data: Path, out: Path) -> list[str]:
+    nets = _networks(out)
+    config = load_config(REPO / "config.yaml")
+    budget = {**_paper("advgan", "baselines"), "clips": 4, "iterations": 2}
+    settings = flags(config["advgan"]["baselines"]["genetic"], budget)
+    return ["workflow/scripts/attack_baseline.py", "--method", "genetic", "--victim", str(nets / "victim.pt"),
+            "--data", str(data), "--out", str(out / "genetic.json"), "--seed", "0", "--threads", "2",
+            *settings.split()]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -435,6 +469,26 @@ JOBS = (
         _evaluate_imgstego,
         8323,
         "TIMIT: 2500 test carriers; VOC: 5823 val images",
+    ),
+    DataJob(
+        "evaluate_generator yes_to_no",
+        "evaluate_generator",
+        ("test",),
+        4000,
+        partial(write_waves, length=16384, labels=("yes", "no")),  # half the test rows are the generator's source
+        _evaluate_generator,
+        9637,
+        "Speech Commands: a quarter of the 38 546 clips are test (all_to_<target> generators read 9/10 of them)",
+    ),
+    DataJob(
+        "attack_baseline genetic",
+        "attack_baseline",
+        ("test",),
+        4000,
+        partial(write_waves, length=16384, labels=WORDS10),
+        _attack_baseline,
+        9637,
+        "the same (the attack draws config's clips of them)",
     ),
     DataJob("train_av lrw", "train_av", ("train",), 1000, write_av, _train_av, 488766, "LRW: 488 766 training clips"),
     DataJob("train_syncnet lrw", "train_syncnet", ("train",), 1000, write_av, _train_syncnet, 488766, "the same"),

@@ -11,13 +11,14 @@ import pytest
 import torch
 
 from avsec.advgan.baselines import BaselineAttack, attack_baseline, baseline_attack
-from avsec.advgan.data import load_clips
+from avsec.advgan.data import clip_rows
 from avsec.advgan.evaluate import GeneratorEvaluation, evaluate_generator
 from avsec.advgan.names import parse_generator
 from avsec.advgan.train import GeneratorTraining, check_generator, train_generator
 from avsec.advgan.victims import VictimTraining, load_victim, train_victim, victim_training
 from avsec.core.config import parse_flags, settings
 from avsec.core.errors import ConfigError, InputError
+from avsec.io.audio import read_audio
 from avsec.io.shards import shard_writer
 
 LABELS = ["low", "mid", "high"]
@@ -60,6 +61,30 @@ def test_per_source_results_are_the_sources_own_clips(data, victim, tmp_path, ge
     weighted = sum(v["success"] * v["clips"] for v in result["per_source"].values()) / result["clips"]
     assert weighted == pytest.approx(result["success"])
     assert {e["source"] for e in result["examples"]} == sources
+
+
+def test_evaluation_streams_the_same_numbers_at_any_batch(data, victim, tmp_path):
+    """The test clips are read, generated and scored batch by batch: batches of 4 (the second one crossing from one
+    source to the next, PESQ and examples on clips of both) must give the numbers and the example WAVs of one
+    batch of all of them. (Within float rounding: a network's float results may depend on its batch's size.)"""
+    gen = tmp_path / "generator.pt"
+    train_generator("all_to_low", victim / "victim.pt", data, gen, GEN)
+    runs = []
+    for batch in (4, 64):
+        step = GeneratorEvaluation(batch=batch, timing_clips=1, pesq_clips=2, examples=2)
+        result = evaluate_generator(gen, victim / "victim.pt", data, tmp_path / "e.json", tmp_path / f"x{batch}", step)
+        waves = {p.name: read_audio(p)[0] for p in sorted((tmp_path / f"x{batch}").iterdir())}
+        runs.append((result, waves))
+    (streamed, waves), (whole, whole_waves) = runs
+    assert streamed["clips"] == whole["clips"] == 6 and streamed["examples"] == whole["examples"]
+    assert [e["source"] for e in streamed["examples"]] == ["mid", "mid", "high", "high"]
+    for key in ("success", "clean_rate", "snr_db", "pesq"):
+        assert streamed[key] == pytest.approx(whole[key], rel=1e-6)
+        for source, cell in whole["per_source"].items():
+            assert streamed["per_source"][source][key] == pytest.approx(cell[key], rel=1e-6)
+    assert np.isfinite(whole["pesq"]) and len(whole_waves) == 8 and waves.keys() == whole_waves.keys()
+    for name, wave in waves.items():  # the same clips: int16 samples at most 1 apart (float rounding)
+        assert np.abs(wave.astype(int) - whole_waves[name].astype(int)).max() <= 1, name
 
 
 def test_victim_checkpoint_and_metrics(victim):
@@ -142,7 +167,7 @@ def test_baseline_writes_its_results(data, victim, tmp_path):
 
 def test_missing_labels_in_the_data_are_one_line(data):
     with pytest.raises(InputError, match="no train rows with labels loud"):
-        load_clips(data, "train", ["loud"])
+        clip_rows(data, "train", ["loud"])
 
 
 # ---- the settings dataclasses, from the flags the rules pass -----------------------------------------------------

@@ -1,14 +1,13 @@
 """Paper 2's clips: the rows of prepared shards (results/prep/speech_commands, results/prep/gtzan) with the victim's
 labels.
 
-Each row is an int16 waveform of 16384 samples, read from the shards batch by batch for training
-(:func:`clip_rows`); rows stay int16 and are scaled to [-1, 1] by eq. (12) (:func:`avsec.io.audio.normalize`) on
-the device, by whoever feeds them to a network.
+Each row is an int16 waveform of 16384 samples, read from the shards as it is needed (:func:`clip_rows`): batch
+by batch for training and evaluation, the drawn clips for the baselines. Rows stay int16 and are scaled to
+[-1, 1] by eq. (12) (:func:`avsec.io.audio.normalize`) on the device, by whoever feeds them to a network.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -18,18 +17,9 @@ from avsec.data.rows import ShardRows, waveform_rows
 from avsec.io.shards import ShardedArray
 
 
-@dataclass
-class Clips:
-    """Rows of one split: int16 waveforms (N, L), label indices (N,), and the label names."""
-
-    audio: torch.Tensor
-    labels: torch.Tensor
-    names: list[str]
-
-
 def clip_rows(data: str | Path, split: str, labels: list[str]) -> ShardRows:
     """The rows of ``split`` whose label is one of ``labels``, read from the shards as they are needed, with their
-    label indices (``.labels``): what training streams batch by batch."""
+    label indices (``.labels``): what training and evaluation stream batch by batch."""
     shards = ShardedArray(data)
     index = {name: i for i, name in enumerate(labels)}
     names = shards.manifest.column("label")
@@ -37,9 +27,3 @@ def clip_rows(data: str | Path, split: str, labels: list[str]) -> ShardRows:
     if not rows:
         raise InputError(data, f"no {split} rows with labels {', '.join(labels)}")
     return waveform_rows(data, rows, labels=torch.tensor([index[str(names[r])] for r in rows]))
-
-
-def load_clips(data: str | Path, split: str, labels: list[str]) -> Clips:
-    """:func:`clip_rows` read into memory."""
-    rows = clip_rows(data, split, labels)
-    return Clips(rows[:], rows.labels, list(labels))

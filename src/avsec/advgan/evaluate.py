@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avsec.advgan.data import load_clips
+from avsec.advgan.data import clip_rows
 from avsec.advgan.nets import Generator
 from avsec.advgan.train import check_generator, load_generator
 from avsec.advgan.victims import load_victim, predict
@@ -40,14 +40,15 @@ class GeneratorEvaluation:
     bf16: bool = True
 
 
-def _timed(fn, device: torch.device) -> float:
+def _timed(fn, device: torch.device):
+    """``fn()`` and the seconds it took (the device synchronised before and after)."""
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    fn()
+    value = fn()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - start
+    return value, time.perf_counter() - start
 
 
 def generate(generator: Generator, clamp: float, audio: torch.Tensor, batch: int, device, bf16: bool) -> torch.Tensor:
@@ -68,61 +69,73 @@ def evaluate_generator(
     examples_dir: str | Path,
     settings: GeneratorEvaluation,
 ) -> dict:
-    """Targeted success per held-out source, SNR (eq. 15), PESQ, generation time; WAV examples to listen to."""
-    batch, bf16 = settings.batch, settings.bf16
-    dev = resolve_device(settings.device)
+    """Targeted success per held-out source, SNR (eq. 15), PESQ, generation time; WAV examples to listen to.
+
+    The test clips are read from the shards ``batch`` at a time: each batch is generated, predicted (adversarial
+    and clean) and scored (SNR; PESQ for the first ``pesq_clips`` clips of each source), and the examples among it
+    (the first ``examples`` clips of each source, chosen up front) are written; what is kept per clip is its
+    predictions and scores."""
+    s = settings
+    batch, bf16 = s.batch, s.bf16
+    dev = resolve_device(s.device)
     victim, vckpt = load_victim(victim_ckpt)
     generator, gckpt = load_generator(generator_ckpt)
     if gckpt["victim"] != vckpt["victim"] or list(gckpt["labels"]) != list(vckpt["labels"]):
         raise InputError(generator_ckpt, f"was trained against {gckpt['victim']}, not the victim in {victim_ckpt}")
-    labels, rate, name = list(vckpt["labels"]), int(vckpt["rate"]), gckpt["generator"]
+    labels, rate, name, clamp = list(vckpt["labels"]), int(vckpt["rate"]), gckpt["generator"], gckpt["clamp"]
     sources = check_generator(name, labels, victim_ckpt)
-    test = load_clips(data, "test", sources)
+    test = clip_rows(data, "test", sources)  # .labels index the generator's sources, not the victim's labels
+    n = len(test)
     victim.to(dev), generator.to(dev)
     target = labels.index(gckpt["target"])
-    # warm up, then time the batched generator over the whole test set and at batch 1 on a few clips
-    generate(generator, gckpt["clamp"], test.audio[:2], batch, dev, bf16)
-    adv: list[torch.Tensor] = []
-    seconds = _timed(lambda: adv.append(generate(generator, gckpt["clamp"], test.audio, batch, dev, bf16)), dev)
-    adv_audio = adv[0]
-    few = test.audio[: settings.timing_clips]
-    seconds1 = _timed(
-        lambda: [generate(generator, gckpt["clamp"], few[i : i + 1], 1, dev, bf16) for i in range(len(few))], dev
-    )
-    pred = predict(victim, adv_audio, batch)
-    before = predict(victim, test.audio, batch)  # the clean clips: how often the target is predicted anyway
-    clean = normalize(test.audio)
-    snr = snr_db(clean.numpy(), adv_audio.numpy())
-    per_source, chosen = {}, []
-    for label in sources:  # test.labels index the generator's sources (load_clips), not the victim's labels
-        idx = (test.labels == sources.index(label)).nonzero()[:, 0].tolist()
-        if not idx:
-            continue
-        scores = [
-            pesq_score(denormalize(clean[i].numpy()), denormalize(adv_audio[i].numpy()), rate)
-            for i in idx[: settings.pesq_clips]
-        ]
-        per_source[label] = {
+    # each source's clips (in order), and from them the clips PESQ scores and the examples written, up front
+    of_source = {label: (test.labels == k).nonzero()[:, 0].tolist() for k, label in enumerate(sources)}
+    of_source = {label: idx for label, idx in of_source.items() if idx}
+    scored = {i for idx in of_source.values() for i in idx[: s.pesq_clips]}
+    chosen = [(label, k, i) for label, idx in of_source.items() for k, i in enumerate(idx[: s.examples])]
+    example = {i: (label, k) for label, k, i in chosen}
+    generate(generator, clamp, test[:2], batch, dev, bf16)  # warm-up
+    seconds, pred, before, snr, pesq = 0.0, [], [], [], {}
+    with atomic_path(examples_dir, directory=True) as tmp:
+        for first in range(0, n, batch):
+            audio = test[first : first + batch]
+            # generator time only (summed over the batches): the batched generator over the whole test set
+            adv, took = _timed(lambda audio=audio: generate(generator, clamp, audio, batch, dev, bf16), dev)
+            seconds += took
+            pred.append(predict(victim, adv, batch))
+            before.append(predict(victim, audio, batch))  # the clean clips: how often the target is predicted anyway
+            clean = normalize(audio)
+            snr.append(np.atleast_1d(snr_db(clean.numpy(), adv.numpy())))
+            for j, i in enumerate(range(first, first + len(audio))):
+                if i in scored:
+                    pesq[i] = pesq_score(denormalize(clean[j].numpy()), denormalize(adv[j].numpy()), rate)
+                if i in example:
+                    label, k = example[i]
+                    write_audio(Path(tmp) / f"{label}_{k}_clean.wav", denormalize(clean[j].numpy()), rate)
+                    write_audio(Path(tmp) / f"{label}_{k}_adv.wav", denormalize(adv[j].numpy()), rate)
+    pred, before, snr = torch.cat(pred), torch.cat(before), np.concatenate(snr)
+    few = [test[i : i + 1] for i in range(min(s.timing_clips, n))]  # the batch-1 time on the first clips
+    _, seconds1 = _timed(lambda: [generate(generator, clamp, clip, 1, dev, bf16) for clip in few], dev)
+    per_source = {
+        label: {
             "clips": len(idx),
             "success": float((pred[idx] == target).float().mean()),
             "clean_rate": float((before[idx] == target).float().mean()),
             "snr_db": _mean(snr[idx]),
-            "pesq": _mean(scores),
+            "pesq": _mean([pesq[i] for i in idx[: s.pesq_clips]]),
         }
-        chosen += [(label, k, i) for k, i in enumerate(idx[: settings.examples])]
-    written = []
-    with atomic_path(examples_dir, directory=True) as tmp:
-        for label, k, i in chosen:
-            entry = {
-                "source": label,
-                "clean": f"examples/{label}_{k}_clean.wav",
-                "adversarial": f"examples/{label}_{k}_adv.wav",
-                "predicted": labels[int(pred[i])],
-                "rate": rate,
-            }
-            write_audio(Path(tmp) / Path(entry["clean"]).name, denormalize(clean[i].numpy()), rate)
-            write_audio(Path(tmp) / Path(entry["adversarial"]).name, denormalize(adv_audio[i].numpy()), rate)
-            written.append(entry)
+        for label, idx in of_source.items()
+    }
+    written = [
+        {
+            "source": label,
+            "clean": f"examples/{label}_{k}_clean.wav",
+            "adversarial": f"examples/{label}_{k}_adv.wav",
+            "predicted": labels[int(pred[i])],
+            "rate": rate,
+        }
+        for label, k, i in chosen
+    ]
     cells = list(per_source.values())
     result = {
         "victim": vckpt["victim"],
@@ -134,11 +147,11 @@ def evaluate_generator(
         "clean_rate": float((before == target).float().mean()),
         "snr_db": _mean(snr),
         "pesq": _mean([c["pesq"] for c in cells]),
-        "seconds_per_clip_batched": seconds / len(test.audio),
+        "seconds_per_clip_batched": seconds / n,
         "seconds_per_clip_batch1": seconds1 / max(1, len(few)),
         "batch": batch,
         "device": str(dev),
-        "clips": len(test.audio),
+        "clips": n,
         "examples": written,
     }
     write_text(out, json.dumps(result, indent=2, allow_nan=True) + "\n")

@@ -22,7 +22,7 @@ import torch
 from avsec.advgan.baselines.common import AttackResult
 from avsec.advgan.baselines.genetic import genetic_attack
 from avsec.advgan.baselines.pso import pso_attack
-from avsec.advgan.data import load_clips
+from avsec.advgan.data import clip_rows
 from avsec.advgan.victims import load_victim
 from avsec.core.config import settings as from_flags
 from avsec.core.errors import ConfigError
@@ -63,12 +63,12 @@ def attack_baseline(
     dev = resolve_device(settings.device)
     victim, vckpt = load_victim(victim_ckpt)
     labels = list(vckpt["labels"])
-    test = load_clips(data, "test", labels)
+    test = clip_rows(data, "test", labels)  # row numbers and labels: only the drawn clips are read
     rng = np.random.default_rng(settings.seed)
-    pick = rng.choice(len(test.audio), size=min(settings.clips, len(test.audio)), replace=False)
+    pick = rng.choice(len(test), size=min(settings.clips, len(test)), replace=False)
     sources = [labels[int(test.labels[i])] for i in pick]
     targets = [str(rng.choice([t for t in labels if t != s])) for s in sources]
-    x = normalize(test.audio[torch.from_numpy(pick)]).to(dev)
+    x = normalize(test[torch.from_numpy(pick)]).to(dev)
     result = run_baseline(method, victim.to(dev), x, sources, targets, labels, seed=settings.seed, **settings.attack)
     result = {"victim": vckpt["victim"], **result}
     write_text(out, json.dumps(result, indent=2, allow_nan=True) + "\n")
