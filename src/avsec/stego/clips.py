@@ -32,7 +32,7 @@ def audio_rows(data: str | Path, split: str, *, clips: int = 0, crop: int = 0) -
 
 
 def load_audio(data: str | Path, split: str, *, clips: int = 0, crop: int = 0) -> torch.Tensor:
-    """:func:`audio_rows` read into memory (N, L): for the jobs that pair clips across a whole split."""
+    """:func:`audio_rows` read into memory (N, L): for tests and looks at a small split (no job holds a split)."""
     return audio_rows(data, split, clips=clips, crop=crop)[:]
 
 
