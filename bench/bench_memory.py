@@ -24,20 +24,21 @@ passes over the clips stay short): what grows with the corpus is the data path, 
 
 Also measured: ``extract_stft`` (feature stego_timit: TIMIT-shaped train and test rows, 0.5 GB of prepared rows at
 4N, 2 GB of float16 features written); paper 1's ``evaluate_stego`` (a model trained for 1 step, smoke width, crop
-4096, which the checkpoint carries to the evaluation; its test split growing, 2000 clips at 4N = 0.13 GB: the
-evaluation's time per clip keeps it there); paper 4's preparation steps ``detect_landmarks`` (opencv backend),
-``mean_face``, ``crop_mouths`` and ``extract_av_audio`` on synthetic LRW videos (avsec.data.synth: H.264 + AAC
-MP4s; 40 and 160 clips, 4N being ~50 MB of prepared clips and 7 MB of video: synthesis takes ~0.4 s a clip and
-opencv landmarks ~0.7 s a clip on 2 cores, so 0.5 GB, ~1800 clips, was not feasible; the steps before each one run
-unmeasured and are shared by the four entries of one run); ``detect_av`` on FGSM attack JSONs of 2N val and test
-clips (they hold per-clip confidences); and the reports ``report_stego``, ``report_advgan``, ``report_imgstego``
-and ``report_avdetect``, which read per-run summary JSONs (lists per step or per example, not per clip; only
-detection.json's per-test-clip confidences grow, measured through detect_av), measured once on a finished smoke
-run (``--smoke-run``: a folder where the smoke workflow ran) with no growth ("-", "n/a").
+4096, which the checkpoint carries to the evaluation; its test split growing, 2000 clips at 4N = 0.13 GB at the
+default N: the evaluation's time per clip keeps it there); paper 4's preparation steps ``detect_landmarks`` (opencv
+backend), ``mean_face``, ``crop_mouths`` and ``extract_av_audio`` on synthetic LRW videos (avsec.data.synth: H.264 +
+AAC MP4s; 40 and 160 clips at the default N, ~50 MB of prepared clips at 4N: synthesis and opencv landmarks take
+about 1 s a clip on 2 cores, so 1 GB, some 3500 clips, is out of reach; the steps before each one run unmeasured and
+are shared by the entries of one run); ``detect_av`` on FGSM attack JSONs of 2N val and test clips (they hold
+per-clip confidences); and the reports ``report_stego``, ``report_advgan``, ``report_imgstego`` and
+``report_avdetect``, which read per-run summary JSONs (lists per step or per example, not per clip; only
+detection.json's per-test-clip confidences grow, measured through detect_av), measured once on a finished smoke run
+(``--smoke-run``: a folder where the smoke workflow ran) with no growth ("-", "n/a").
 
     python bench/bench_memory.py                   # every job, N as in JOBS
     python bench/bench_memory.py --job voc --job train_av --scale 0.5
     python bench/bench_memory.py --job detect_landmarks --job mean_face --job crop_mouths --job extract_av_audio
+    python bench/bench_memory.py --job crop_mouths --scale 2.5   # BENCHMARKS.md's AV figures: 100 and 400 clips
     python bench/bench_memory.py --job report_stego --smoke-run /tmp/wf   # after snakemake --cores 2 all there
 """
 
@@ -175,6 +176,7 @@ def _run_unmeasured(command: list[str]) -> None:
 
 # ---- paper 4: prepared LRW-shaped clips written directly, the jobs run on them -------------------------------------
 LRW_FRAMES, WORDS, FIXED = 29, 10, 32  # frames per clip, labels, clips of each split that does not grow
+CLIP_MB = (LRW_FRAMES * 96 * 96 + LRW_FRAMES * 640 * 2 + 13 * 4 * LRW_FRAMES * 2) / 2**20  # crops, wave, MFCC
 WORDS10 = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 SMOKE_WIDTHS = {
     "recogniser": {"width": 0.125, "hidden": 32},
@@ -196,7 +198,7 @@ def write_av(root: Path, counts: dict[str, int], seed: int = 0) -> float:
                     mouths.add(video, **meta)
                     wave.add(audio, **meta)
                     coeffs.add(rng.standard_normal((13, 4 * LRW_FRAMES)).astype(np.float16), **meta)
-    return (video.nbytes + audio.nbytes + 13 * 4 * LRW_FRAMES * 2) / 2**20
+    return CLIP_MB
 
 
 def _avdetect_flags(section: str, corpus: str | None, **changes) -> list[str]:
@@ -449,7 +451,6 @@ class DataJob:
 
 # ---- paper 4's audiovisual preparation: synthetic LRW videos (avsec.data.synth), the steps of rules/av_data.smk --
 LRW_BENCH_WORDS = ("ABOUT", "ABSOLUTELY", "ACCESS", "AGAIN")
-CLIP_MB = (LRW_FRAMES * 96 * 96 + LRW_FRAMES * 640 * 2 + 13 * 4 * LRW_FRAMES * 2) / 2**20  # a clip, prepared
 _AV_CACHE: dict[int, Path] = {}  # clips → a folder of the synthetic corpus and its landmarks, for this process
 
 
