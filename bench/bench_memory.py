@@ -223,14 +223,27 @@ def _train_syncnet(av: Path, out: Path, steps: int = 2) -> list[str]:
             "--seed", "0", "--threads", "2", *_avdetect_flags("syncnet", None, **widths, steps=steps)]  # fmt: skip
 
 
-def _attack_fgsm(av: Path, out: Path) -> list[str]:
-    for make in (_train_av, _train_syncnet):  # the networks attacked: 1 step on the same clips
-        _run_unmeasured(make(av, out, steps=1))
-    one_setting = {"eps_audio": 256, "eps_video": 4, "examples": 3}
-    return ["workflow/scripts/attack_av.py", "--method", "fgsm", "--mouths", str(av / "mouths"), "--audio",
-            str(av / "audio"), "--recogniser", str(out / "recogniser.pt"), "--syncnet", str(out / "syncnet.pt"),
-            "--out", str(out / "attack.json"), "--examples-dir", str(out / "examples"), "--seed", "0",
-            "--threads", "2", *_avdetect_flags("fgsm", None, **one_setting)]  # fmt: skip
+FGSM_SETTING = {"eps_audio": 256, "eps_video": 4, "examples": 3}  # one setting: one attack_av job
+
+
+def _attack_fgsm(av: Path, out: Path, setting: str = "fgsm_a256_v4") -> list[str]:
+    if not (out / "syncnet.pt").exists():
+        for make in (_train_av, _train_syncnet):  # the networks attacked: 1 step on the same clips
+            _run_unmeasured(make(av, out, steps=1))
+    return ["workflow/scripts/attack_av.py", "--method", "fgsm", "--setting", setting, "--mouths", str(av / "mouths"),
+            "--audio", str(av / "audio"), "--recogniser", str(out / "recogniser.pt"), "--syncnet",
+            str(out / "syncnet.pt"), "--out", str(out / "settings" / setting), "--seed", "0", "--threads", "2",
+            *_avdetect_flags("fgsm", None, **FGSM_SETTING)]  # fmt: skip
+
+
+def _gather_fgsm(av: Path, out: Path) -> list[str]:
+    """gather_attack_av on FGSM's benign and one-setting jobs over the val and test clips; they run first, not
+    measured."""
+    for setting in ("benign", "fgsm_a256_v4"):
+        _run_unmeasured(_attack_fgsm(av, out, setting))
+    return ["workflow/scripts/gather_attack_av.py", "--method", "fgsm", "--settings", str(out / "settings"), "--out",
+            str(out / "attack.json"), "--examples-dir", str(out / "examples"),
+            *_avdetect_flags("fgsm", None, **FGSM_SETTING)]  # fmt: skip
 
 
 # ---- papers 1 and 2: prepared int16 clips written directly, the training jobs run on them ------------------------
@@ -415,8 +428,8 @@ def _evaluate_stego(data: Path, out: Path) -> list[str]:
 
 def _detect_av(av: Path, out: Path) -> list[str]:
     """detect_av on the FGSM attack's JSON (its per-clip confidences of the val and test clips: the input that
-    grows with the clips); the attack runs first, not measured."""
-    _run_unmeasured(_attack_fgsm(av, out))
+    grows with the clips); the attack and the gather run first, not measured."""
+    _run_unmeasured(_gather_fgsm(av, out))
     return ["workflow/scripts/detect_av.py", "--corpus", "lrw", "--attacks", str(out / "attack.json"), "--out",
             str(out / "detection.json")]  # fmt: skip
 
@@ -671,6 +684,17 @@ JOBS = (
         _attack_fgsm,
         50000,
         "LRW: 25 000 val, 25 000 test",
+    ),
+    DataJob(
+        "gather_attack_av fgsm",
+        "gather_attack_av",
+        ("val", "test"),
+        100,
+        write_av,
+        _gather_fgsm,
+        50000,
+        "the same (the jobs' JSON: per-clip values of both)",
+        gpu=False,
     ),
     DataJob(
         "extract_stft stego_timit",

@@ -68,15 +68,15 @@ rule attack_av:
         recogniser="results/avdetect/{corpus}/recogniser.pt",
         syncnet="results/avdetect/{corpus}/syncnet.pt",
     output:
-        results="results/avdetect/{corpus}/attacks/{method}/attack.json",
-        examples=directory("results/avdetect/{corpus}/attacks/{method}/examples"),
+        directory("results/avdetect/{corpus}/attacks/{method}/settings/{setting}"),
     log:
-        "results/logs/avdetect/{corpus}/attack_av_{method}.log",
+        "results/logs/avdetect/{corpus}/attack_av/{method}/{setting}.log",
     benchmark:
-        "results/benchmarks/avdetect/{corpus}/attack_av_{method}.tsv"
+        "results/benchmarks/avdetect/{corpus}/attack_av/{method}/{setting}.tsv"
     wildcard_constraints:
         corpus="grid|lrw",
         method="fgsm|bim|cw",
+        setting=r"benign|(fgsm|bim|cw)_a\d+_v\d+(_[a-z]+)?",
     conda:
         "../envs/torch.yaml"
     threads: SCALE["resources"]["threads"]
@@ -89,10 +89,35 @@ rule attack_av:
         seed=config["seed"],
         settings=lambda wildcards: avdetect_attack_settings(wildcards.method),
     shell:
-        "python workflow/scripts/attack_av.py --method {wildcards.method} --mouths {input.mouths} --audio {input.audio}"
-        " --recogniser {input.recogniser} --syncnet {input.syncnet} --out {output.results}"
-        " --examples-dir {output.examples} --seed {params.seed} --threads {params.threads} {params.settings}"
-        " --log {log}"
+        "python workflow/scripts/attack_av.py --method {wildcards.method} --setting {wildcards.setting}"
+        " --mouths {input.mouths} --audio {input.audio} --recogniser {input.recogniser} --syncnet {input.syncnet}"
+        " --out {output} --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
+
+
+rule gather_attack_av:
+    input:
+        lambda wildcards: avdetect_setting_jobs(wildcards.corpus, wildcards.method),
+    output:
+        results="results/avdetect/{corpus}/attacks/{method}/attack.json",
+        examples=directory("results/avdetect/{corpus}/attacks/{method}/examples"),
+    log:
+        "results/logs/avdetect/{corpus}/gather_attack_av_{method}.log",
+    benchmark:
+        "results/benchmarks/avdetect/{corpus}/gather_attack_av_{method}.tsv"
+    wildcard_constraints:
+        corpus="grid|lrw",
+        method="fgsm|bim|cw",
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        runtime=scale_resource("runtime", "gather_attack_av"),
+        mem_mb=scale_resource("mem_mb", "gather_attack_av"),
+    params:
+        folder="results/avdetect/{corpus}/attacks/{method}/settings",
+        settings=lambda wildcards: avdetect_attack_settings(wildcards.method),
+    shell:
+        "python workflow/scripts/gather_attack_av.py --method {wildcards.method} --settings {params.folder}"
+        " --out {output.results} --examples-dir {output.examples} {params.settings} --log {log}"
 
 
 rule detect_av:

@@ -6,6 +6,8 @@ from snakemake.utils import validate
 from avsec.advgan.names import check_advgan
 from avsec.avdetect.names import CORPUS_ATTACKS as AVDETECT_ATTACKS
 from avsec.avdetect.names import check_avdetect
+from avsec.avdetect.names import BENIGN as AVDETECT_BENIGN
+from avsec.avdetect.names import attack_grid
 from avsec.core.config import check_corpora, flags, resolve_scale
 from avsec.core.config import validate as check_schema
 from avsec.core.errors import ConfigError
@@ -163,6 +165,20 @@ def avdetect_recogniser_settings(corpus):
 
 def avdetect_attack_settings(method):
     return flags(config["avdetect"][method], SCALE["avdetect"][method])
+
+
+def avdetect_setting_jobs(corpus, method):
+    """The attack_av job folders of an attack: the benign scores and each setting of its grid."""
+    cfg = {**config["avdetect"][method], **SCALE["avdetect"][method]}
+    grid = attack_grid(
+        method, cfg["eps_audio"], cfg["eps_video"], cfg.get("targets", ())
+    )
+    return expand(
+        "results/avdetect/{corpus}/attacks/{method}/settings/{setting}",
+        corpus=corpus,
+        method=method,
+        setting=[AVDETECT_BENIGN, *grid],
+    )
 
 
 def avdetect_attack_results(corpus):

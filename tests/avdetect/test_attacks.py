@@ -11,7 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from avsec.avdetect.attacks import AttackSettings, CWSettings, bim, bim_iterations, cw_ctc, distortion, fgsm
+from avsec.avdetect.attack_jobs import AttackSettings
+from avsec.avdetect.attacks import CWSettings, bim, bim_iterations, cw_ctc, distortion, fgsm
 from avsec.avdetect.recogniser import AVRecogniser, encode_text
 from avsec.core.config import parse_flags, settings
 from avsec.core.errors import ConfigError
@@ -112,10 +113,9 @@ def test_attack_settings_from_flags_keep_their_types():
 
 def test_attack_script_reports_a_missing_checkpoint_in_one_line(av, tmp_path):
     cmd = [
-        sys.executable, "workflow/scripts/attack_av.py", "--method", "fgsm", "--mouths", str(av / "mouths"),
-        "--audio", str(av / "audio"), "--recogniser", str(tmp_path / "none.pt"), "--syncnet", str(tmp_path / "s.pt"),
-        "--out", str(tmp_path / "a.json"), "--examples-dir", str(tmp_path / "ex"), "--eps_audio", "256",
-        "--eps_video", "4",
+        sys.executable, "workflow/scripts/attack_av.py", "--method", "fgsm", "--setting", "fgsm_a256_v4", "--mouths",
+        str(av / "mouths"), "--audio", str(av / "audio"), "--recogniser", str(tmp_path / "none.pt"), "--syncnet",
+        str(tmp_path / "s.pt"), "--out", str(tmp_path / "a"), "--eps_audio", "256", "--eps_video", "4",
     ]  # fmt: skip
     run = subprocess.run(cmd, capture_output=True, text=True)
     assert run.returncode == 1

@@ -10,7 +10,14 @@ import pytest
 
 from conftest import VENV_ENV, copy_workflow, tool
 
-JOBS = {"train_av": 2, "train_syncnet": 2, "attack_av": 3, "detect_av": 2, "report_avdetect": 1}
+# attack_av: per attack (FGSM, BIM, C&W) one job for the benign scores and one per setting of its grid (smoke: 4, 2
+# and 1 x 2 targets; paper: 3 x 3, 3 x 3 and 3 x 2 x 10 targets)
+JOBS = {
+    "smoke": {"train_av": 2, "train_syncnet": 2, "attack_av": 3 + 4 + 2 + 2, "gather_attack_av": 3, "detect_av": 2,
+              "report_avdetect": 1},
+    "paper": {"train_av": 2, "train_syncnet": 2, "attack_av": 3 + 9 + 9 + 60, "gather_attack_av": 3, "detect_av": 2,
+              "report_avdetect": 1},
+}  # fmt: skip
 
 
 def dry_run(workdir, *targets) -> subprocess.CompletedProcess:
@@ -28,13 +35,14 @@ def job_counts(out: subprocess.CompletedProcess) -> dict[str, int]:
 def test_all_plans_paper4s_jobs(tmp_path, scale):
     workdir = copy_workflow(tmp_path / "wf", scale=scale, corpora_root=tmp_path / "corpora")
     counts = job_counts(dry_run(workdir, "--forceall", "all"))
-    assert {job: counts.get(job) for job in JOBS} == JOBS
+    assert {job: counts.get(job) for job in JOBS[scale]} == JOBS[scale]
 
 
 def test_one_corpus_detection_needs_only_that_corpus(tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
     counts = job_counts(dry_run(workdir, "--forceall", "results/avdetect/lrw/detection.json"))
-    assert counts["attack_av"] == 2 and counts["detect_av"] == 1 and "report_avdetect" not in counts
+    assert counts["attack_av"] == 2 + 4 + 2 and counts["gather_attack_av"] == 2 and counts["detect_av"] == 1
+    assert "report_avdetect" not in counts
     assert counts["train_av"] == counts["train_syncnet"] == 1
 
 
@@ -53,7 +61,8 @@ def test_one_corpus_detection_needs_only_that_corpus(tmp_path):
         ),
         ("alpha_audio: 64,", "alpha_audio: -64,", "avdetect.bim.alpha_audio: -64 is less than or equal to"),
         ('"bin blue at a zero please"', '"bin blue at zero please"', "is not a GRID sentence (six lower-case words)"),
-        ("num_targets: 2,", "num_targets: 12,", "scales.smoke.avdetect.cw.num_targets: 12 is greater than"),
+        ("targets: [bbaazp, bwbonn]", "targets: [bbaazp, bwbonx]", "cw.targets: bwbonx is not the initials of a"),
+        ('"bin white by o nine now"', '"bin blue at a zero please"', "two sentences share their initials"),
     ],
 )
 def test_bad_attack_settings_are_one_line(tmp_path, old, new, message):

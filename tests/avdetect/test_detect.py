@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from avsec.avdetect.attacks import AttackSettings, attack_corpus
+from avsec.avdetect.attack_jobs import AttackSettings, attack_corpus
 from avsec.avdetect.detect import detect_attacks
 from avsec.avdetect.report import write_report
 from avsec.core.errors import InputError

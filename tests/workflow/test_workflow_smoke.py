@@ -147,6 +147,17 @@ def test_rerun_of_one_generator_plans_one_training_job(snakemake_run):
     assert jobs == {"train_generator": "1", "evaluate_generator": "1", "report_advgan": "1", "all": "1", "total": "4"}
 
 
+def test_rerun_of_one_cw_target_plans_its_job_its_gather_and_what_reads_it(snakemake_run):
+    """Paper 4's attacks run one job per setting: one C&W target reruns alone, then the gather, the detection and
+    the report."""
+    job = "results/avdetect/grid/attacks/cw/settings/cw_a512_v4_bwbonn"
+    dry = run([tool("snakemake"), "-n", "all", "--forcerun", job], snakemake_run)
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", dry[dry.index("Job stats:") :], re.M))
+    assert jobs == {
+        "attack_av": "1", "gather_attack_av": "1", "detect_av": "1", "report_avdetect": "1", "all": "1", "total": "5"
+    }, dry[-1500:]  # fmt: skip
+
+
 def test_dvc_repro_gives_the_same_files(snakemake_run, tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
     run([tool("dvc"), "repro", "--quiet"], workdir)

@@ -1,5 +1,4 @@
-"""White-box attacks on both modalities of an audiovisual recogniser at once (paper 4, §3.1 and §5.1), and
-:func:`attack_corpus` (rule attack_av), which runs one of them over a corpus's ε grid.
+"""White-box attacks on both modalities of an audiovisual recogniser at once (paper 4, §3.1 and §5.1).
 
 Video is grey pixel values in [0, 255] and audio int16-scale samples in [-32768, 32767], so ε_V (pixels) and
 ε_A (int16 units) bound the perturbations directly, as the paper states them.
@@ -13,34 +12,23 @@ Video is grey pixel values in [0, 255] and audio int16-scale samples in [-32768,
 - :func:`distortion`: the paper's §5.2 measures per clip.
 
 Each attack runs on one corpus, as in the paper: FGSM and BIM on LRW's word recogniser, C&W on GRID's sentence
-recogniser (:data:`avsec.avdetect.names.ATTACK_CORPUS`). :func:`attack_corpus` attacks the validation clips (where
-the detector's threshold is chosen) and the test clips (where it is measured), and records every clip's
-prediction, distortion and SyncNet offset and confidence, benign and adversarial.
+recogniser (:data:`avsec.avdetect.names.ATTACK_CORPUS`). :mod:`avsec.avdetect.attack_jobs` runs them over a
+corpus's ε grid, one job per setting.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avsec.avdetect.data import flushing_denormals, load_av
-from avsec.avdetect.names import ATTACK_CORPUS, HEADS, config_name
-from avsec.avdetect.recogniser import encode_text, greedy_decode, load_recogniser, recognise, score_transcripts
-from avsec.avdetect.syncnet import VSHIFT, load_syncnet, sync_scores
-from avsec.core.errors import ConfigError, InputError
-from avsec.io.atomic import atomic_path, write_text
-from avsec.io.video import write_video
+from avsec.avdetect.recogniser import encode_text, greedy_decode
+from avsec.core.errors import ConfigError
 from avsec.metrics.text import wer
-from avsec.train import resolve_device
 
 PIXEL_MAX = 255.0
 INT16_MIN, INT16_MAX = -32768.0, 32767.0
@@ -64,14 +52,15 @@ def _valid(video: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, torc
 
 @contextlib.contextmanager
 def input_gradients(model: nn.Module):
-    """Eval mode, frozen weights, and cuDNN off (its RNN backward refuses eval mode) while an attack runs."""
+    """Eval mode and frozen weights while an attack runs (the recogniser's GRUs leave cuDNN for the backward
+    through eval mode themselves: :class:`avsec.avdetect.recogniser.BGRU`)."""
     was = model.training
     flags = [p.requires_grad for p in model.parameters()]
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     try:
-        with torch.backends.cudnn.flags(enabled=False), torch.enable_grad():
+        with torch.enable_grad():
             yield model
     finally:
         model.train(was)
@@ -216,183 +205,3 @@ def distortion(video: torch.Tensor, adv_video: torch.Tensor, audio: torch.Tensor
         "linf_video_pixels": (dv.flatten(1).abs().amax(1) * PIXEL_MAX).tolist(),
         "linf_audio_db": db.tolist(),
     }
-
-
-# ---- a corpus's ε grid -------------------------------------------------------------------------------------------
-@dataclass(kw_only=True)
-class AttackSettings(CWSettings):
-    """Settings of :func:`attack_corpus` (rule attack_av's flags: config.yaml avdetect.<method> and
-    scales.<scale>.avdetect.<method>, and --seed); C&W's optimisation settings are those of :class:`CWSettings`.
-
-    ``eps_audio``, ``eps_video``, ``splits`` and ``targets`` take one value or a list (a one-value flag such as
-    ``--eps_video 4`` arrives as a number)."""
-
-    eps_audio: int | list[int]
-    eps_video: int | list[int]
-    splits: str | list[str] | tuple[str, ...] = ("val", "test")
-    clips: int = 0  # the first clips of each split (0: all)
-    batch: int = 16
-    examples: int = 1  # adversarial test videos written per setting
-    vshift: int = VSHIFT
-    alpha_audio: float = 64.0  # BIM's steps
-    alpha_video: float = 1.0
-    targets: str | list[str] | tuple[str, ...] = ()  # C&W's target sentences
-    num_targets: int = 0  # the first num_targets of them (0: all)
-    seed: int = 1024
-    device: str = "auto"
-
-
-def _as_list(value) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-@flushing_denormals
-def attack_corpus(
-    method: str,
-    mouths: str | Path,
-    audio: str | Path,
-    recogniser: str | Path,
-    syncnet: str | Path,
-    out: str | Path,
-    examples_dir: str | Path,
-    settings: AttackSettings,
-) -> dict:
-    """Run ``method`` (fgsm, bim: LRW; cw: GRID) for every ε_A × ε_V (× target sentence for cw) on the first
-    ``clips`` clips (0: all) of each split; record predictions, distortions and the SyncNet offset/confidence of
-    the benign and adversarial clips; write ``examples`` adversarial test videos (with audio) per setting."""
-    if method not in ATTACK_CORPUS:
-        raise ConfigError(f"unknown attack {method!r}; choose one of {', '.join(ATTACK_CORPUS)}")
-    s = settings
-    dev = resolve_device(s.device)
-    model, ckpt = load_recogniser(recogniser, dev)
-    expected = HEADS[ATTACK_CORPUS[method]]
-    if model.head != expected:
-        raise InputError(recogniser, f"{method} attacks a {expected!r} recogniser, this one has a {model.head!r} head")
-    sync, _ = load_syncnet(syncnet, dev)
-    classes = ckpt["classes"]
-    targets = [str(t) for t in _as_list(s.targets)]
-    if method == "cw":
-        if not targets:
-            raise ConfigError("avdetect.cw.targets: no target sentences")
-        targets = targets[: s.num_targets or len(targets)]
-    grid = [(int(a), int(v)) for v in _as_list(s.eps_video) for a in _as_list(s.eps_audio)]
-    grid.sort(key=lambda av_: (-av_[1], -av_[0]))  # the paper's row order: ε_V, then ε_A, descending
-    torch.manual_seed(s.seed)
-    data, benign = {}, {}
-    for split in _as_list(s.splits):
-        data[split] = load_av(mouths, audio, split).take(s.clips)
-        d = data[split]
-        parts = [
-            {"predicted": recognise(model, v, a, classes, s.batch), **sync_scores(sync, v, a, s.vshift)}
-            for _, (v, a, _) in d.batches(s.batch)
-        ]
-        benign[split] = {"sources": d.sources, "labels": d.labels, **_merge_parts(parts)}
-        benign[split].update(score_transcripts(model.head, d.labels, benign[split]["predicted"]))
-    entries = []
-    examples_dir = Path(examples_dir)
-    with atomic_path(examples_dir, directory=True) as tmp_examples:
-        for eps_a, eps_v in grid:
-            for target in targets or [""]:
-                name = config_name(method, eps_a, eps_v, target)
-                entry = {"name": name, "eps_audio": eps_a, "eps_video": eps_v, "splits": {}}
-                if method == "bim":
-                    entry["iterations"] = bim_iterations(eps_v)
-                if target:
-                    entry.update(target=target, iterations=s.iterations)
-                start = time.perf_counter()
-                for split, d in data.items():
-                    labels = torch.tensor([classes.index(y) for y in d.labels]) if model.head == "word" else None
-                    parts = []
-                    for i, (v, a, _) in d.batches(s.batch):
-                        v, a = v.to(dev), a.to(dev)
-                        keep = max(0, s.examples - i) if split == "test" else 0  # the clips written as examples
-                        if method == "cw":
-                            parts.append(_cw_part(model, sync, v, a, target, eps_a, eps_v, s, keep))
-                            continue
-                        y = labels[i : i + s.batch].to(dev)
-                        if method == "fgsm":
-                            adv_v, adv_a = fgsm(model, v, a, y, eps_video=eps_v, eps_audio=eps_a)
-                        else:
-                            adv_v, adv_a = bim(model, v, a, y, eps_video=eps_v, eps_audio=eps_a,
-                                               alpha_video=s.alpha_video, alpha_audio=s.alpha_audio)  # fmt: skip
-                        predicted = recognise(model, adv_v, adv_a, classes, s.batch)
-                        parts.append({
-                            "predicted": predicted,
-                            **distortion(v, adv_v, a, adv_a),
-                            **sync_scores(sync, adv_v, adv_a, s.vshift),
-                            "_examples": _first(keep, adv_v, adv_a),
-                        })  # fmt: skip
-                    entry["splits"][split] = _merge_parts(parts)
-                    if split == "test":
-                        _write_examples(Path(tmp_examples), name, entry["splits"][split].pop("_examples"), s.examples)
-                    entry["splits"][split].pop("_examples", None)
-                    if method != "cw":
-                        entry["splits"][split].update(
-                            score_transcripts(model.head, d.labels, entry["splits"][split]["predicted"])
-                        )
-                entry["attack_seconds"] = time.perf_counter() - start
-                entries.append(entry)
-                print(f"{name}: {_summary(entry)}", flush=True)
-    result = {
-        "method": method,
-        "corpus": ATTACK_CORPUS[method],
-        "head": model.head,
-        "targets": targets,
-        "benign": benign,
-        "skipped": [row for d in data.values() for row in d.skipped],
-        "settings": entries,
-    }
-    write_text(out, json.dumps(result, indent=1) + "\n")
-    return result
-
-
-def _cw_part(model, sync, v, a, target: str, eps_a: int, eps_v: int, settings: AttackSettings, keep: int) -> dict:
-    """C&W on one batch: both kept examples (partial, full) with their WER, text, distortion and SyncNet scores,
-    and the first ``keep`` partial examples to write."""
-    res = cw_ctc(model, v, a, target, eps_video=eps_v, eps_audio=eps_a, settings=settings)
-    part = {}
-    for goal in ("partial", "full"):
-        adv_v, adv_a = getattr(res, f"{goal}_video"), getattr(res, f"{goal}_audio")
-        part[goal] = {
-            "wer": getattr(res, f"{goal}_wer"),
-            "text": getattr(res, f"{goal}_text"),
-            **distortion(v, adv_v, a, adv_a),
-            **sync_scores(sync, adv_v, adv_a, settings.vshift),
-        }
-    part["_examples"] = _first(keep, res.partial_video, res.partial_audio)
-    return part
-
-
-def _first(keep: int, *batches: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """The first ``keep`` clips of each batch, copied to the CPU: only the clips written as examples are held,
-    never every adversarial clip of a split (a slice alone would keep its whole batch alive)."""
-    return tuple(batch[:keep].detach().cpu().clone() for batch in batches)
-
-
-def _merge_parts(parts: list[dict]) -> dict:
-    merged: dict = {}
-    for key in parts[0]:
-        if key == "_examples":
-            merged[key] = tuple(torch.cat([p[key][i] for p in parts]) for i in range(2))
-        elif isinstance(parts[0][key], dict):
-            merged[key] = _merge_parts([p[key] for p in parts])
-        else:
-            merged[key] = [x for p in parts for x in p[key]]
-    return merged
-
-
-def _summary(entry: dict) -> str:
-    test = entry["splits"].get("test", {})
-    if "partial" in test:
-        ok = [w <= 0.5 for w in test["partial"]["wer"]]
-        return f"partial success {np.mean(ok):.0%} on {len(ok)} test clips"
-    return f"test accuracy {test.get('accuracy', float('nan')):.2%}"
-
-
-def _write_examples(folder: Path, name: str, adversarial: tuple[torch.Tensor, torch.Tensor], count: int) -> None:
-    """The first ``count`` adversarial test clips as MP4 (grey mouth crops with the adversarial audio)."""
-    video, audio = adversarial
-    for i in range(min(count, len(video))):
-        frames = video[i].round().clamp(0, 255).to(torch.uint8).numpy()
-        sound = audio[i].round().clamp(-32768, 32767).to(torch.int16).numpy()
-        write_video(folder / f"{name}_{i}.mp4", np.repeat(frames[..., None], 3, axis=-1), 25, sound, 16000)

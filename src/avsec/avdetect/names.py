@@ -29,16 +29,48 @@ def initials(sentence: str) -> str:
     return "".join(word[0] for word in sentence.split())
 
 
+BENIGN = "benign"  # rule attack_av's job that scores the clean clips of a method's splits
+SETTING = re.compile(r"(fgsm|bim|cw)_a(\d+)_v(\d+)(?:_([a-z]+))?")
+
+
+def attack_grid(method: str, eps_audio, eps_video, targets=()) -> list[str]:
+    """The setting names of ``method``'s grid, one attack_av job each: every ε_A × ε_V (× C&W target, by its
+    initials), in the paper's row order (ε_V, then ε_A, descending; targets as listed)."""
+    grid = sorted(
+        ((int(a), int(v)) for v in _as_list(eps_video) for a in _as_list(eps_audio)), key=lambda av: (-av[1], -av[0])
+    )
+    if method == "cw":
+        return [f"{config_name(method, a, v)}_{t}" for a, v in grid for t in _as_list(targets)]
+    return [config_name(method, a, v) for a, v in grid]
+
+
+def parse_setting(name: str) -> tuple[str, int, int, str]:
+    """(method, ε_A, ε_V, target initials or "") of a setting name; ConfigError if it is not one."""
+    match = SETTING.fullmatch(name)
+    if not match:
+        raise ConfigError(f"{name!r} is not an attack setting (<method>_a<eps_A>_v<eps_V>[_<target initials>])")
+    method, eps_a, eps_v, target = match.groups()
+    return method, int(eps_a), int(eps_v), target or ""
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 def check_avdetect(config: dict) -> None:
-    """C&W's target sentences are GRID sentences, and the scale asks for no more targets than there are."""
-    for target in config["avdetect"]["cw"]["targets"]:
-        if not re.fullmatch(r"[a-z]+( [a-z]+){5}", target):
+    """C&W's sentences are GRID sentences with distinct initials, and the scale's targets are among them."""
+    sentences = config["avdetect"]["cw"]["sentences"]
+    for sentence in sentences:
+        if not re.fullmatch(r"[a-z]+( [a-z]+){5}", sentence):
             raise ConfigError(
-                f"{CONFIG_FILE}: avdetect.cw.targets: {target!r} is not a GRID sentence (six lower-case words)"
+                f"{CONFIG_FILE}: avdetect.cw.sentences: {sentence!r} is not a GRID sentence (six lower-case words)"
             )
-    cw = config["scale"]["avdetect"]["cw"]
-    if cw["num_targets"] > len(config["avdetect"]["cw"]["targets"]):
+    known = [initials(s) for s in sentences]
+    if len(set(known)) != len(known):
+        raise ConfigError(f"{CONFIG_FILE}: avdetect.cw.sentences: two sentences share their initials")
+    unknown = [t for t in config["scale"]["avdetect"]["cw"]["targets"] if t not in known]
+    if unknown:
         raise ConfigError(
-            f"{CONFIG_FILE}: scales.{config['scale']['name']}.avdetect.cw.num_targets: {cw['num_targets']} is "
-            f"more than the {len(config['avdetect']['cw']['targets'])} sentences of avdetect.cw.targets"
+            f"{CONFIG_FILE}: scales.{config['scale']['name']}.avdetect.cw.targets: {', '.join(unknown)} is not the "
+            f"initials of a sentence of avdetect.cw.sentences ({', '.join(known)})"
         )

@@ -97,6 +97,14 @@ class BGRU(nn.Module):
         self.out_features = 2 * hidden
 
     def forward(self, x):
+        if x.is_cuda and torch.is_grad_enabled() and not self.training:
+            # an attack's input gradient through the frozen model: cuDNN's RNN backward refuses eval mode, so
+            # this GRU alone runs without cuDNN (its convolutions keep it)
+            enabled, torch.backends.cudnn.enabled = torch.backends.cudnn.enabled, False
+            try:
+                return self.gru(x)[0]
+            finally:
+                torch.backends.cudnn.enabled = enabled
         return self.gru(x)[0]
 
 

@@ -4,7 +4,7 @@ curves, the recognisers' and SyncNets' own scores, and a few adversarial example
 
 Inputs are the files rule report_avdetect declares (rules/avdetect.smk), for LRW and GRID: each corpus's
 ``recogniser.json``, ``syncnet.json`` and ``detection.json`` (told apart by their ``corpus`` field) and the attacks'
-``examples`` folders (written by :func:`avsec.avdetect.attacks.attack_corpus`).
+``examples`` folders (gathered by :func:`avsec.avdetect.attack_jobs.gather_attacks`).
 """
 
 from __future__ import annotations

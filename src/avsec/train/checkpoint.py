@@ -7,6 +7,7 @@ strings, lists and dicts, so the safe unpickler reads it. Every problem becomes 
 from __future__ import annotations
 
 import re
+import sys
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -46,6 +47,31 @@ def load_checkpoint(path: str | Path, kind: str | None = None, require: Sequence
     if missing:
         raise InputError(path, f"{payload['kind']} checkpoint without {', '.join(map(repr, missing))}")
     return payload
+
+
+def load_resume(path: str | Path, key: str) -> dict | None:
+    """The resume file at ``path`` when it exists and was written with the fingerprint ``key``, else None (start
+    afresh): an unreadable one is removed, and one written with other settings is set aside as ``<name>.stale``,
+    each with a warning; a run never silently continues another's work."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        saved = load_checkpoint(path, "resume")
+    except AvsecError as exc:
+        print(f"warning: {exc}; starting over", file=sys.stderr, flush=True)
+        path.unlink()
+        return None
+    if saved["fingerprint"] != key:
+        stale = path.with_name(path.name + ".stale")
+        path.replace(stale)
+        print(
+            f"warning: {path} was written with other settings; set aside as {stale.name}, starting over",
+            file=sys.stderr,
+            flush=True,
+        )
+        return None
+    return saved
 
 
 def _load_error(exc: Exception) -> str:

@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from avsec.core.errors import AvsecError
-from avsec.train.checkpoint import load_checkpoint, save_checkpoint
+from avsec.train.checkpoint import load_resume, save_checkpoint
 
 SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
 
@@ -237,24 +237,9 @@ def _save_resume(path: Path, key: str, task: Task, epoch: int, step: int, histor
 
 
 def _resume_state(path: Path, key: str, task: Task) -> dict:
-    fresh = {"epoch": 0, "step": 0, "history": [], "sums": {}}
-    if not path.exists():
-        return fresh
-    try:
-        saved = load_checkpoint(path, "resume")
-    except AvsecError as exc:
-        print(f"warning: {exc}; starting over", file=sys.stderr, flush=True)
-        path.unlink()
-        return fresh
-    if saved["fingerprint"] != key:
-        stale = path.with_name(path.name + ".stale")
-        path.replace(stale)
-        print(
-            f"warning: {path} was written with other settings; set aside as {stale.name}, starting over",
-            file=sys.stderr,
-            flush=True,
-        )
-        return fresh
+    saved = load_resume(path, key)
+    if saved is None:
+        return {"epoch": 0, "step": 0, "history": [], "sums": {}}
     for name, module in task.modules.items():
         module.load_state_dict(saved["modules"][name])
     for name, optimizer in task.optimizers.items():
