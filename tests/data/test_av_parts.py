@@ -12,6 +12,7 @@ import pytest
 
 from avsec.avdetect.data import load_av
 from avsec.data.av import prep as av_prep
+from avsec.data.av.corpora import lrw_items
 from avsec.data.av.parts import in_part, part_dirs, part_of, stable_hash
 from avsec.data.synth import make_corpus
 from avsec.io.shards import ShardedArray
@@ -107,3 +108,12 @@ def test_gathered_parts_equal_one_part_and_the_unpartitioned_run(lrw, tmp_path, 
         assert a.sources == b.sources and a.labels == b.labels and a.skipped == b.skipped
         for kind in ("mouths", "audio/wave", "audio/mfcc"):
             assert a.read(range(len(a)), kind).numpy().tobytes() == b.read(range(len(b)), kind).numpy().tobytes()
+
+
+def test_lrw_reader_reads_only_the_selected_clips(lrw):
+    """A part's job reads the metadata of its own clips only; the result is the whole corpus's, filtered."""
+    every, _ = lrw_items(lrw)
+    for part in range(3):
+        items, _ = lrw_items(lrw, lambda source, part=part: in_part(source, part, 3))
+        assert items == [item for item in every if in_part(item.source, part, 3)]
+    assert lrw_items(lrw, lambda source: False)[0] == []  # a part without clips is no error

@@ -40,9 +40,11 @@ MOUTH_ROW_ARRAYS = ("transforms.npy", "boxes.npy")  # crop_mouths' per-row array
 
 
 def corpus_clips(
-    corpus: str, root: str | Path, *, audio: str = "video", train=(), val=(), test=()
+    corpus: str, root: str | Path, *, audio: str = "video", train=(), val=(), test=(), select=None
 ) -> tuple[list[AVItem], list[tuple[str, str]]]:
-    """The clips of GRID (split by speaker) or LRW (split by folder), and the readers' rejects."""
+    """The clips of GRID (split by speaker) or LRW (split by folder), and the readers' rejects. ``select`` (a
+    source → bool) lets LRW's reader skip the metadata of clips that are not wanted (538 000 ``.txt`` files
+    in every part's job otherwise); the caller still filters: GRID's reader reads every clip."""
     if corpus == "grid":
         items, rejects = grid_items(root, audio=audio)
         kept = grid_split(items, train=train, val=val, test=test)
@@ -54,7 +56,7 @@ def corpus_clips(
         ]
         return kept, rejects
     if corpus == "lrw":
-        return lrw_items(root)
+        return lrw_items(root, select)
     raise ConfigError(f"unknown audiovisual corpus {corpus!r}; known: {', '.join(AV_CORPORA)}")
 
 
@@ -79,7 +81,8 @@ def detect_corpus_landmarks(
     """68-point landmarks of every clip of ``part`` (of ``parts``) with the configured backend (``precomputed``:
     the files in the corpus's ``precomputed_<corpus>`` folder); clips with no face in more than ``max_missing``
     of their frames are rejected. The readers' rejects are recorded by the part their clip belongs to."""
-    items, rejects = corpus_clips(corpus, root, audio=audio, train=train, val=val, test=test)
+    mine = None if parts == 1 else lambda source: in_part(source, part, parts)
+    items, rejects = corpus_clips(corpus, root, audio=audio, train=train, val=val, test=test, select=mine)
     items = [item for item in items if in_part(item.source, part, parts)]
     rejects = [(source, reason) for source, reason in rejects if in_part(source, part, parts)]
     precomputed = precomputed_grid if corpus == "grid" else precomputed_lrw
@@ -212,7 +215,10 @@ def extract_corpus_audio(
 
 def _clips_of(corpus: str, root: str | Path, landmarks: str | Path, audio: str) -> tuple[ShardedArray, dict]:
     rows = ShardedArray(landmarks)
-    items, _ = grid_items(root, audio=audio) if corpus == "grid" else corpus_clips(corpus, root)
+    wanted = set(rows.manifest.column("source").tolist()) if len(rows) else set()
+    items, _ = (
+        grid_items(root, audio=audio) if corpus == "grid" else corpus_clips(corpus, root, select=wanted.__contains__)
+    )
     return rows, {item.source: item for item in items}
 
 
