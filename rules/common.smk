@@ -8,7 +8,7 @@ from avsec.avdetect.names import CORPUS_ATTACKS as AVDETECT_ATTACKS
 from avsec.avdetect.names import check_avdetect
 from avsec.avdetect.names import BENIGN as AVDETECT_BENIGN
 from avsec.avdetect.names import attack_grid
-from avsec.core.config import check_corpora, flags, resolve_scale
+from avsec.core.config import check_corpora, check_partitions, flags, resolve_scale
 from avsec.core.config import validate as check_schema
 from avsec.core.errors import ConfigError
 from avsec.data.synth import CORPORA
@@ -31,6 +31,7 @@ try:
     config.update(resolve_scale(config))
     check_schema(config, workflow.source_path("../workflow/schemas/config.schema.yaml"))
     check_corpora(config)
+    check_partitions(config)
     check_advgan(config)
     check_stego(config)
     check_avdetect(config)
@@ -70,6 +71,21 @@ def av_settings(corpus, step):
         SCALE["av"]["grid_speakers"] if (step, corpus) == ("landmarks", "grid") else {}
     )
     return flags(config["av"][step], config["av"][corpus], split)
+
+
+def av_parts(corpus):
+    """The part numbers of a corpus's audiovisual preparation (scales.<scale>.partitions)."""
+    return range(SCALE["partitions"][corpus])
+
+
+def av_part_dirs(corpus, kind):
+    """Every part's ``kind`` (landmarks, mouths, audio) of a corpus."""
+    return expand(
+        "results/av/{corpus}/parts/{kind}/{part}",
+        corpus=corpus,
+        part=av_parts(corpus),
+        kind=kind,
+    )
 
 
 def victim_data(victim):

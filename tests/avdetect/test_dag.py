@@ -38,6 +38,19 @@ def test_all_plans_paper4s_jobs(tmp_path, scale):
     assert {job: counts.get(job) for job in JOBS[scale]} == JOBS[scale]
 
 
+@pytest.mark.parametrize(("scale", "parts"), [("smoke", {"grid": 2, "lrw": 2}), ("paper", {"grid": 8, "lrw": 64})])
+def test_av_preparation_runs_the_configured_parts(tmp_path, scale, parts):
+    """scales.<scale>.partitions: one landmarks, crop and audio job per part, one mean face and gather per corpus."""
+    workdir = copy_workflow(tmp_path / "wf", scale=scale, corpora_root=tmp_path / "corpora")
+    out = dry_run(workdir, "--forceall", "results/av/grid/mouths", "results/av/lrw/audio")
+    counts, total = job_counts(out), sum(parts.values())
+    assert [counts[r] for r in ("detect_landmarks", "crop_mouths", "extract_av_audio")] == [total] * 3
+    assert counts["mean_face"] == counts["gather_av"] == 2
+    for corpus, n in parts.items():
+        found = set(re.findall(rf"results/av/{corpus}/parts/landmarks/(\d+)", out.stdout))
+        assert found == {str(k) for k in range(n)}, corpus
+
+
 def test_one_corpus_detection_needs_only_that_corpus(tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
     counts = job_counts(dry_run(workdir, "--forceall", "results/avdetect/lrw/detection.json"))

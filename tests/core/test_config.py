@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from avsec.core.config import check_corpora, flags, load_config, parse_flags, resolve_scale, validate
+from avsec.core.config import check_corpora, check_partitions, flags, load_config, parse_flags, resolve_scale, validate
 from avsec.core.errors import ConfigError
 from conftest import REPO, copy_workflow, tool
 
@@ -59,6 +59,8 @@ def test_speech_commands_words_are_strings_not_yaml_booleans(config):
         ),
         (lambda c: c["scale"]["advgan"]["generators"].update(vgg=[]), "scales.smoke.advgan.generators", "vgg"),
         (lambda c: c["advgan"]["generator"].update(loss="hinge"), "advgan.generator.loss", "is not one of"),
+        (lambda c: c["scale"]["partitions"].update(lrw=0), "scales.smoke.partitions.lrw", "minimum"),
+        (lambda c: c["scale"]["partitions"].pop("grid"), "scales.smoke.partitions", "'grid' is a required"),
     ],
 )
 def test_invalid_config_is_one_line_naming_the_key(config, edit, key, problem):
@@ -84,6 +86,14 @@ def test_missing_corpus_path_names_the_key(config, tmp_path):
     smoke["scale"]["corpora"]["gtzan"] = "elsewhere/gtzan"
     with pytest.raises(ConfigError, match="gtzan is synthesised, so its path must be 'results/synth/gtzan'"):
         check_corpora(smoke, tmp_path)
+
+
+def test_partition_ids_must_be_the_range_of_the_count(config):
+    for scale in ("smoke", "paper"):
+        check_partitions(resolve_scale({**config, "scale": scale}))
+    config["scale"]["partitions"]["lrw"] = 3
+    with pytest.raises(ConfigError, match=r"scales\.smoke\.partition_ids\.lrw: must be \[0, 1, \.\.\., 2\]"):
+        check_partitions(config)
 
 
 def test_flags_round_trip():

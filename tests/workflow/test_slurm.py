@@ -6,13 +6,16 @@ status-polling delays)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from avsec.avdetect.data import PARTS, load_av
 from conftest import BIN, REPO, copy_workflow, tool
 
 pytestmark = pytest.mark.slurm
@@ -299,3 +302,67 @@ def test_job_on_a_node_drained_mid_run_completes(slurm_workflow):
     assert code == 0, out[-3000:]
     assert "drain" in drained, drained
     assert (wf / target).exists() and not (wf / f"{target}.resume").exists()
+
+
+AV_CORPORA = ("grid",)  # LRW too would double the test's minutes for the same code path
+AV_TARGETS = [f"results/av/{c}/{kind}" for c in AV_CORPORA for kind in ("landmarks", "mouths", "audio")]
+
+
+def edit_smoke_config(workdir, parts: int) -> None:
+    """scales.smoke.partitions (and its partition_ids) = ``parts`` for both corpora, and the precomputed landmark
+    backend (the synthetic corpora ship their landmarks; opencv would add minutes and test nothing more here)."""
+    config = workdir / "config.yaml"
+    ids = ", ".join(map(str, range(parts)))
+    edits = [
+        (r"^    partitions: \{grid: \d+, lrw: \d+\}", f"    partitions: {{grid: {parts}, lrw: {parts}}}"),
+        (
+            r"^    partition_ids: \{grid: \[[\d, ]+\], lrw: \[[\d, ]+\]\}",
+            f"    partition_ids: {{grid: [{ids}], lrw: [{ids}]}}",
+        ),
+        (r"^    backend: \w+", "    backend: precomputed"),
+    ]
+    text = config.read_text()
+    for pattern, replacement in edits:
+        text, count = re.subn(pattern, replacement, text, count=1, flags=re.M)
+        assert count == 1, f"config.yaml: {pattern} not found"
+    config.write_text(text)
+
+
+@pytest.mark.slow
+def test_partitioned_av_preparation_equals_one_part(slurm_cluster, tmp_path):
+    """Paper 4's smoke GRID prepared through SLURM in 2 parts and in 1: the same data, byte for byte, for
+    everything downstream (the rows, labels and arrays load_av reads per split, the rejects, the mean face)."""
+    workdir = copy_workflow(tmp_path / "wf")
+    edit_smoke_config(workdir, 2)
+    out = snakemake(workdir, *AV_TARGETS, timeout=600)
+    assert "gather_av" in out
+    for rule in ("detect_landmarks", "mean_face", "crop_mouths", "extract_av_audio", "gather_av"):
+        logs = slurm_logs(workdir, rule)
+        assert len(logs) == {"mean_face": 1, "gather_av": 1}.get(rule, 2), (rule, logs)  # one job per part
+    two = tmp_path / "av_2"
+    shutil.move(workdir / "results/av", two)  # the gathered manifests point at the parts by relative paths
+
+    edit_smoke_config(workdir, 1)
+    snakemake(workdir, *AV_TARGETS, timeout=600)
+    one = workdir / "results/av"
+    assert sorted(p.name for p in (one / "grid/parts/landmarks").iterdir()) == ["0"]
+
+    for corpus in AV_CORPORA:
+        a, b = one / corpus, two / corpus
+        assert (a / "mean_face.npy").read_bytes() == (b / "mean_face.npy").read_bytes()
+        for name in ("transforms.npy", "boxes.npy"):
+            assert (a / "mouths" / name).read_bytes() == (b / "mouths" / name).read_bytes(), (corpus, name)
+        for kind in ("landmarks", "mouths", "audio/wave", "audio/mfcc", "audio/logspec"):
+            assert (a / kind / "rejects.tsv").read_bytes() == (b / kind / "rejects.tsv").read_bytes(), kind
+            # the manifests differ only in where each row's shard is
+            drop = [re.sub(r"^(\d+)\t\d+\t\d+\t", r"\1\t", line) for line in (a / kind / "manifest.tsv").open()]
+            keep = [re.sub(r"^(\d+)\t\d+\t\d+\t", r"\1\t", line) for line in (b / kind / "manifest.tsv").open()]
+            assert drop == keep, (corpus, kind)
+        rejected = sum((b / k / "rejects.tsv").read_text().count("\n") - 1 for k in ("landmarks", "mouths"))
+        assert rejected > 0, f"{corpus}: the planted defects should be rejects"
+        for split in ("train", "val", "test"):
+            x, y = load_av(a / "mouths", a / "audio", split), load_av(b / "mouths", b / "audio", split)
+            assert len(x) > 0 and (x.sources, x.labels, x.skipped) == (y.sources, y.labels, y.skipped)
+            for kind in PARTS:
+                got, want = x.read(range(len(x)), kind).numpy(), y.read(range(len(y)), kind).numpy()
+                assert got.dtype == want.dtype and np.array_equal(got, want) and got.tobytes() == want.tobytes()

@@ -107,6 +107,19 @@ def check_corpora(config: dict, repo: str | Path = ".") -> None:
             )
 
 
+def check_partitions(config: dict) -> None:
+    """``partition_ids.<corpus>`` must be ``range(partitions.<corpus>)`` written out (dvc.yaml's foreach needs
+    the list, Snakemake and the scripts the count)."""
+    scale = config["scale"]
+    for corpus, count in scale["partitions"].items():
+        ids = scale["partition_ids"].get(corpus)
+        if ids != list(range(count)):
+            raise ConfigError(
+                f"{CONFIG_FILE}: scales.{scale['name']}.partition_ids.{corpus}: must be [0, 1, ..., {count - 1}] "
+                f"(partitions.{corpus} is {count}), not {ids}"
+            )
+
+
 def flags(*settings: Mapping) -> str:
     """Render mappings as command-line flags exactly as DVC unpacks a dict in ``cmd``."""
     parts: list[str] = []

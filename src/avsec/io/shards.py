@@ -6,6 +6,9 @@ A prepared corpus is a directory::
     manifest.tsv             one line per row: row, shard, index, split, label, source, offset, length
     rejects.tsv              one line per input not used: source, reason
 
+A gathered directory (:func:`avsec.data.av.parts.gather_prepared`) has no ``shards/`` of its own but a
+``shards.tsv`` listing its shards' paths relative to it (``shard`` in the manifest numbers that list).
+
 Rows are read back memory-mapped by :class:`ShardedArray`. The directory is written under a temporary name
 and renamed when complete.
 """
@@ -26,6 +29,7 @@ from avsec.io.atomic import atomic_path
 
 MANIFEST_FIELDS = ("row", "shard", "index", "split", "label", "source", "offset", "length")
 REJECT_FIELDS = ("source", "reason")
+SHARD_LIST = "shards.tsv"  # a gathered directory's shards: shard, path (relative to the directory)
 
 
 @dataclass
@@ -209,7 +213,7 @@ class ShardedArray:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self.manifest = Manifest(self.root / "manifest.tsv")
-        paths = sorted((self.root / "shards").glob("shard-*.npy"))
+        paths = shard_paths(self.root)
         self._shards = [np.load(p, mmap_mode="r") for p in paths]
         self._shard = self.manifest.column("shard").astype(np.int32) if len(self.manifest) else np.zeros(0, np.int32)
         self._index = self.manifest.column("index").astype(np.int64) if len(self.manifest) else np.zeros(0, np.int64)
@@ -228,6 +232,15 @@ class ShardedArray:
 
     def labels(self) -> list[str]:
         return self.manifest.column("label").tolist()
+
+
+def shard_paths(root: str | Path) -> list[Path]:
+    """The shard files of a prepared directory in manifest ``shard`` order: its ``shards/``, or those that its
+    ``shards.tsv`` lists (a gathered directory)."""
+    root = Path(root)
+    if (root / SHARD_LIST).is_file():
+        return [root / entry["path"] for entry in read_tsv(root / SHARD_LIST)]
+    return sorted((root / "shards").glob("shard-*.npy"))
 
 
 def list_files(root: str | Path) -> list[str]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -233,13 +233,17 @@ _LRW_VIDEO = re.compile(r"^(?P<word>[^/]+)/(?P<split>train|val|test)/(?P=word)_(
 _LRW_DURATION = re.compile(r"^\s*Duration:\s*(?P<seconds>[-+0-9.eE]+)\s*seconds?\s*$", re.I)
 
 
-def lrw_items(root: str | Path) -> tuple[list[AVItem], Rejects]:
+def lrw_items(root: str | Path, select: Callable[[str], bool] | None = None) -> tuple[list[AVItem], Rejects]:
     """Clips of LRW ``lipread_mp4/<WORD>/{train,val,test}/<WORD>_<NNNNN>.mp4``.
 
     ``root`` may be ``lipread_mp4`` itself or a directory up to two levels above it. label = text = the word
     folder, split = the split folder, duration = the word's duration from the ``Duration: X seconds`` line of
     the ``.txt`` beside the video (found by its prefix, wherever it is in the file). Rejects: a video whose
     .txt is missing or has no positive, finite duration.
+
+    ``select`` (a source → bool; one part of a partitioned run): only the videos it selects are read (their
+    ``.txt``), and when it selects none of the corpus's videos that is not an error (a corpus without videos
+    still is). Rejects of file names come whatever it selects.
     """
     root = _existing_dir(root)
     top = _find_top(root, lambda d: (d / "lipread_mp4").is_dir())
@@ -247,12 +251,16 @@ def lrw_items(root: str | Path) -> tuple[list[AVItem], Rejects]:
     prefix = "" if base == root else base.relative_to(root).as_posix() + "/"
     items: list[AVItem] = []
     rejects: Rejects = []
+    videos = 0
     for rel in list_files(base):
         m = _LRW_VIDEO.match(rel)
         if m is None:
             continue
+        videos += 1
         if not valid_utf8(rel):
             rejects.append((prefix + rel, _NOT_UTF8))
+            continue
+        if select is not None and not select(prefix + rel):
             continue
         path = base / rel
         try:
@@ -271,6 +279,8 @@ def lrw_items(root: str | Path) -> tuple[list[AVItem], Rejects]:
                 duration=duration,
             )
         )
+    if select is not None and videos:
+        return sorted(items), sorted(rejects)
     return _nonempty(sorted(items), rejects, root, "LRW clips (lipread_mp4/<WORD>/{train,val,test}/<WORD>_NNNNN.mp4)")
 
 

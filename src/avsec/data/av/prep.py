@@ -7,6 +7,12 @@ to paste perturbed mouths back into the frames; ``extract_corpus_audio`` → ``a
 Rows of every output follow the landmarks manifest (same order, split, label, source), so they line up.
 Clips that cannot be used (corrupt video, no audio track, missing .align, wrong frame count, no face in too
 many frames) are recorded in the step's ``rejects.tsv`` with the reason.
+
+Partitioned (``part`` of ``parts``, :mod:`avsec.data.av.parts`): landmarks, mouths and audio are prepared per
+part into ``results/av/<corpus>/parts/{landmarks,mouths,audio}/<k>``; the mean face reads every part's
+landmarks in source order, and :func:`gather_corpus` writes ``results/av/<corpus>/{landmarks,mouths,audio}`` as
+manifests over the parts' shards, rows sorted by source: the same rows in the same order whatever the number of
+parts.
 """
 
 from __future__ import annotations
@@ -24,16 +30,21 @@ from avsec.data.av.corpora import AVItem, grid_items, grid_speaker, grid_split, 
 from avsec.data.av.landmarks import detect
 from avsec.data.av.landmarks.precomputed import landmark_path, read_landmarks
 from avsec.data.av.mouth import mean_face, mouth_roi
+from avsec.data.av.parts import gather_prepared, in_part, part_dirs, sorted_rows
 from avsec.io.atomic import atomic_path
 from avsec.io.shards import ShardedArray, ShardWriter, shard_writer
 
 AV_CORPORA = ("grid", "lrw")
+AUDIO_KINDS = ("wave", "mfcc", "logspec")
+MOUTH_ROW_ARRAYS = ("transforms.npy", "boxes.npy")  # crop_mouths' per-row arrays beside its manifest
 
 
 def corpus_clips(
-    corpus: str, root: str | Path, *, audio: str = "video", train=(), val=(), test=()
+    corpus: str, root: str | Path, *, audio: str = "video", train=(), val=(), test=(), select=None
 ) -> tuple[list[AVItem], list[tuple[str, str]]]:
-    """The clips of GRID (split by speaker) or LRW (split by folder), and the readers' rejects."""
+    """The clips of GRID (split by speaker) or LRW (split by folder), and the readers' rejects. ``select`` (a
+    source → bool) lets LRW's reader skip the metadata of clips that are not wanted (538 000 ``.txt`` files
+    in every part's job otherwise); the caller still filters: GRID's reader reads every clip."""
     if corpus == "grid":
         items, rejects = grid_items(root, audio=audio)
         kept = grid_split(items, train=train, val=val, test=test)
@@ -45,7 +56,7 @@ def corpus_clips(
         ]
         return kept, rejects
     if corpus == "lrw":
-        return lrw_items(root)
+        return lrw_items(root, select)
     raise ConfigError(f"unknown audiovisual corpus {corpus!r}; known: {', '.join(AV_CORPORA)}")
 
 
@@ -64,11 +75,16 @@ def detect_corpus_landmarks(
     train=(),
     val=(),
     test=(),
+    part: int = 0,
+    parts: int = 1,
 ) -> dict[str, int]:
-    """68-point landmarks of every clip with the configured backend (``precomputed``: the files in the
-    corpus's ``precomputed_<corpus>`` folder); clips with no face in more than ``max_missing`` of their frames
-    are rejected."""
-    items, rejects = corpus_clips(corpus, root, audio=audio, train=train, val=val, test=test)
+    """68-point landmarks of every clip of ``part`` (of ``parts``) with the configured backend (``precomputed``:
+    the files in the corpus's ``precomputed_<corpus>`` folder); clips with no face in more than ``max_missing``
+    of their frames are rejected. The readers' rejects are recorded by the part their clip belongs to."""
+    mine = None if parts == 1 else lambda source: in_part(source, part, parts)
+    items, rejects = corpus_clips(corpus, root, audio=audio, train=train, val=val, test=test, select=mine)
+    items = [item for item in items if in_part(item.source, part, parts)]
+    rejects = [(source, reason) for source, reason in rejects if in_part(source, part, parts)]
     precomputed = precomputed_grid if corpus == "grid" else precomputed_lrw
     options = {"cache_dir": os.path.expanduser(cache_dir)} if backend == "face_alignment" else {}
     with shard_writer(out) as writer:
@@ -91,17 +107,37 @@ def detect_corpus_landmarks(
         return writer.summary()
 
 
-def compute_mean_face(landmarks: str | Path, out: str | Path, *, size: int = 256) -> np.ndarray:
-    """The mean face (68, 2) in a size × size frame, from the training split's landmarks."""
-    rows = ShardedArray(landmarks)
-    train = rows.rows("train")
+def compute_mean_face(landmarks: str | Path | list, out: str | Path, *, size: int = 256) -> np.ndarray:
+    """The mean face (68, 2) in a size × size frame, from the training split's landmarks: of one directory or
+    of every part's (a list), read in source order so that the result does not depend on the partition."""
+    dirs = landmarks if isinstance(landmarks, (list, tuple)) else [landmarks]
+    arrays = [ShardedArray(d) for d in dirs]
+    train = list(sorted_rows(arrays, "train"))
     if not train:
-        raise InputError(landmarks, "no training clips with landmarks to compute the mean face from")
-    face = mean_face((rows[i] for i in train), size=size).astype(np.float32)
+        raise InputError(dirs[0], "no training clips with landmarks to compute the mean face from")
+    face = mean_face((arrays[k][i] for k, i in train), size=size).astype(np.float32)
     with atomic_path(out) as tmp:
         np.save(tmp, face)
     print(f"mean face from {len(train)} training clips", file=sys.stderr)
     return face
+
+
+def gather_corpus(
+    parts_dir: str | Path, parts: int, landmarks: str | Path, mouths: str | Path, audio: str | Path
+) -> dict:
+    """The corpus's ``landmarks``, ``mouths`` and ``audio/{wave,mfcc,logspec}`` from its ``parts`` prepared parts
+    (``parts_dir/{landmarks,mouths,audio}/<k>``): manifests over the parts' shards, rows sorted by source, rejects
+    gathered; no shard is copied (the mouths' ``transforms.npy`` and ``boxes.npy``, 40 bytes a frame, are written
+    in the gathered order)."""
+    summary = {
+        "landmarks": gather_prepared(part_dirs(parts_dir, "landmarks", parts), landmarks),
+        "mouths": gather_prepared(part_dirs(parts_dir, "mouths", parts), mouths, MOUTH_ROW_ARRAYS),
+    }
+    with atomic_path(audio, directory=True) as tmp:
+        for kind in AUDIO_KINDS:
+            found = [p / kind for p in part_dirs(parts_dir, "audio", parts)]
+            summary[f"audio/{kind}"] = gather_prepared(found, Path(tmp) / kind)
+    return summary
 
 
 def crop_corpus_mouths(
@@ -134,8 +170,8 @@ def crop_corpus_mouths(
             writer.add(crops, split=meta["split"], label=meta["label"], source=meta["source"])
             transforms.append(transform)
             boxes.append(box)
-        np.save(writer.root / "transforms.npy", np.asarray(transforms, dtype=np.float32))
-        np.save(writer.root / "boxes.npy", np.asarray(boxes, dtype=np.int32))
+        np.save(writer.root / MOUTH_ROW_ARRAYS[0], np.asarray(transforms, dtype=np.float32).reshape(-1, frames, 2, 3))
+        np.save(writer.root / MOUTH_ROW_ARRAYS[1], np.asarray(boxes, dtype=np.int32).reshape(-1, frames, 4))
         return writer.summary()
 
 
@@ -161,7 +197,7 @@ def extract_corpus_audio(
         "logspec": {"n_fft": n_fft, "hop": hop, "win_length": win_length},
     }
     with atomic_path(out, directory=True) as tmp:
-        writers = {kind: ShardWriter(Path(tmp) / kind) for kind in ("wave", "mfcc", "logspec")}
+        writers = {kind: ShardWriter(Path(tmp) / kind) for kind in AUDIO_KINDS}
         for meta in _progress(rows.manifest, "audio"):
             try:
                 _, wave = load_clip(clips[meta["source"]], frames=frames, rate=rate)
@@ -179,7 +215,10 @@ def extract_corpus_audio(
 
 def _clips_of(corpus: str, root: str | Path, landmarks: str | Path, audio: str) -> tuple[ShardedArray, dict]:
     rows = ShardedArray(landmarks)
-    items, _ = grid_items(root, audio=audio) if corpus == "grid" else corpus_clips(corpus, root)
+    wanted = set(rows.manifest.column("source").tolist()) if len(rows) else set()
+    items, _ = (
+        grid_items(root, audio=audio) if corpus == "grid" else corpus_clips(corpus, root, select=wanted.__contains__)
+    )
     return rows, {item.source: item for item in items}
 
 
