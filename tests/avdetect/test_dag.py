@@ -75,7 +75,7 @@ def test_one_corpus_detection_needs_only_that_corpus(tmp_path):
         ("alpha_audio: 64,", "alpha_audio: -64,", "avdetect.bim.alpha_audio: -64 is less than or equal to"),
         ('"bin blue at a zero please"', '"bin blue at zero please"', "is not a GRID sentence (six lower-case words)"),
         ("targets: [bbaazp, bwbonn]", "targets: [bbaazp, bwbonx]", "cw.targets: bwbonx is not the initials of a"),
-        ('"bin white by o nine now"', '"bin blue at a zero please"', "two sentences share their initials"),
+        ('"set red in x four now"', '"set white in p five never"', "two sentences share their initials"),
     ],
 )
 def test_bad_attack_settings_are_one_line(tmp_path, old, new, message):
