@@ -17,16 +17,19 @@ rule detect_landmarks:
         part=r"\d+",
     conda:
         "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
     resources:
         gpu=int(config["av"]["landmarks"]["backend"] == "face_alignment"),
         runtime=240,
         mem_mb=scale_resource("mem_mb", "detect_landmarks"),
     params:
+        workers=SCALE["resources"]["threads"],
         settings=lambda wildcards: av_settings(wildcards.corpus, "landmarks"),
         parts=lambda wildcards: SCALE["partitions"][wildcards.corpus],
     shell:
         "python workflow/scripts/prepare_av.py landmarks --corpus {wildcards.corpus} --root {input.root}"
-        " --out {output} {params.settings} --part {wildcards.part} --parts {params.parts} --log {log}"
+        " --out {output} {params.settings} --part {wildcards.part} --parts {params.parts}"
+        " --workers {params.workers} --log {log}"
 
 
 rule mean_face:
@@ -69,14 +72,17 @@ rule crop_mouths:
         part=r"\d+",
     conda:
         "../envs/data.yaml"
+    threads: SCALE["resources"]["threads"]
     resources:
         runtime=240,
         mem_mb=scale_resource("mem_mb", "crop_mouths"),
     params:
+        workers=SCALE["resources"]["threads"],
         settings=lambda wildcards: av_settings(wildcards.corpus, "mouth"),
     shell:
         "python workflow/scripts/prepare_av.py mouths --corpus {wildcards.corpus} --root {input.root}"
-        " --landmarks {input.landmarks} --mean_face {input.mean_face} --out {output} {params.settings} --log {log}"
+        " --landmarks {input.landmarks} --mean_face {input.mean_face} --out {output} {params.settings}"
+        " --workers {params.workers} --log {log}"
 
 
 rule extract_av_audio:
@@ -94,14 +100,17 @@ rule extract_av_audio:
         part=r"\d+",
     conda:
         "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
     resources:
         runtime=120,
         mem_mb=scale_resource("mem_mb", "extract_av_audio"),
     params:
+        workers=SCALE["resources"]["threads"],
         settings=lambda wildcards: av_settings(wildcards.corpus, "audio"),
     shell:
         "python workflow/scripts/prepare_av.py audio --corpus {wildcards.corpus} --root {input.root}"
-        " --landmarks {input.landmarks} --out {output} {params.settings} --log {log}"
+        " --landmarks {input.landmarks} --out {output} {params.settings} --workers {params.workers}"
+        " --log {log}"
 
 
 rule gather_av:

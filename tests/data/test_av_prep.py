@@ -61,3 +61,30 @@ def test_grid_speakers_outside_every_split_are_recorded(tmp_path):
     rejects = read_tsv(out / "rejects.tsv")
     assert [r["reason"] for r in rejects] == ["speaker s2 is in no split of av.grid_speakers"]
     assert {m["split"] for m in read_tsv(out / "manifest.tsv")} == {"train"}
+
+
+def _files(folder) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_two_workers_write_what_one_writes(tmp_path):
+    """Each step's clips through 2 worker processes: the same files, byte for byte (opencv landmarks, the crops,
+    the audio features), and a clip that cannot be read is recorded as a reject either way."""
+    lrw = tmp_path / "lrw"
+    make_corpus("lrw", lrw, seed=5, sizes={"words": ["ABOUT", "AGAIN"], "train": 2, "val": 1, "test": 1})
+    sorted(lrw.rglob("*.mp4"))[0].write_bytes(b"not a video")
+    out = {}
+    for workers in (1, 2):
+        folder = tmp_path / f"w{workers}"
+        landmarks = folder / "landmarks"
+        av_prep.detect_corpus_landmarks("lrw", lrw, landmarks, frames=29, backend="opencv", max_missing=0.5,
+                                        workers=workers)  # fmt: skip
+        av_prep.compute_mean_face(landmarks, folder / "face.npy")
+        av_prep.crop_corpus_mouths("lrw", lrw, landmarks, folder / "face.npy", folder / "mouths", frames=29,
+                                   workers=workers)  # fmt: skip
+        av_prep.extract_corpus_audio("lrw", lrw, landmarks, folder / "audio", frames=29, workers=workers)
+        out[workers] = _files(folder)
+    assert out[1].keys() == out[2].keys() and len(out[1]) > 10
+    assert [name for name in out[1] if out[1][name] != out[2][name]] == []
+    assert len(ShardedArray(tmp_path / "w2" / "mouths")) == 7
+    assert "unreadable" in (tmp_path / "w2" / "landmarks" / "rejects.tsv").read_text().lower()

@@ -13,8 +13,9 @@ Modules:
   CTC heads, its training (train_recogniser, RecogniserTraining) and scoring (accuracy, WER)
 - syncnet: SyncNet, its contrastive training (train_syncnet, SyncNetTraining), offset and confidence per clip
 - attacks: FGSM, BIM, C&W with CTC, and the distortion measures
-- attack_jobs: one setting of an attack's ε grid as a resumable job (attack_setting, AttackSettings), the gather of
-  a method's jobs into its attack.json (gather_attacks), and both in one process (attack_corpus)
+- attack_jobs: one setting of an attack's ε grid as a resumable job (attack_setting, AttackSettings), and a
+  method's jobs and their gather in one process (attack_corpus)
+- gather: a method's jobs joined into its attack.json and examples/ (gather_attacks; no torch)
 - detect: the detection measures per attack setting (AUC, threshold on validation, F1 on test): detect_attacks
 - report: Tables 1-4 beside the paper's numbers, Figure 1(d), ROC curves, example videos
 """

@@ -1,6 +1,6 @@
 """Paper 4's attacks as cluster jobs: rule attack_av runs one setting of a method's ε grid (one ε_A × ε_V, × one
 target sentence for C&W) or the benign scores, resumably; rule gather_attack_av joins them into the method's
-``attack.json`` and ``examples/``, which detect_av and the report read.
+``attack.json`` and ``examples/``, which detect_av and the report read (:mod:`avsec.avdetect.gather`).
 
 A setting job (:func:`attack_setting`) attacks the first ``clips`` clips of each split (val: where the detector's
 threshold is chosen; test: where it is measured) batch by batch and records every clip's prediction, distortion
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -26,6 +25,7 @@ from tqdm import tqdm
 
 from avsec.avdetect.attacks import CWSettings, bim, bim_iterations, cw_ctc, distortion, fgsm
 from avsec.avdetect.data import flushing_denormals, load_av
+from avsec.avdetect.gather import RESULT, gather_attacks
 from avsec.avdetect.names import ATTACK_CORPUS, BENIGN, HEADS, attack_grid, initials, parse_setting
 from avsec.avdetect.recogniser import load_recogniser, recognise, score_transcripts
 from avsec.avdetect.syncnet import VSHIFT, load_syncnet, sync_scores
@@ -35,8 +35,6 @@ from avsec.io.video import write_video
 from avsec.train import Interrupted, resolve_device, save_checkpoint
 from avsec.train.checkpoint import load_resume
 from avsec.train.trainer import stop_on_signal
-
-RESULT = "result.json"  # in each job's folder, beside its example videos
 
 
 @dataclass(kw_only=True)
@@ -223,29 +221,6 @@ def _entry(method: str, setting: str, head: str, data: dict, parts: dict, folder
     return entry
 
 
-def gather_attacks(method: str, folder: str | Path, out: str | Path, examples_dir: str | Path,
-                   settings: AttackSettings) -> dict:  # fmt: skip
-    """Rule gather_attack_av: the benign scores and every setting of ``method``'s grid from ``folder`` (one
-    attack_av job's folder each) as one JSON at ``out`` (the benign scores, then the settings in the grid's order)
-    and their example videos copied into ``examples_dir``. A folder of a setting no longer in the grid is left
-    out, with a note."""
-    folder, grid = Path(folder), settings.grid(method)
-    missing = [name for name in (BENIGN, *grid) if not (folder / name / RESULT).is_file()]
-    if missing:
-        raise InputError(folder, f"no {RESULT} for {', '.join(missing)}: run their attack_av jobs first")
-    stale = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in (BENIGN, *grid))
-    if stale:
-        print(f"note: {folder}: left out (not in the grid): {', '.join(stale)}", file=sys.stderr, flush=True)
-    result = json.loads((folder / BENIGN / RESULT).read_text())
-    result["settings"] = [json.loads((folder / name / RESULT).read_text()) for name in grid]
-    with atomic_path(examples_dir, directory=True) as tmp:
-        for name in grid:
-            for video in sorted((folder / name).glob("*.mp4")):
-                shutil.copyfile(video, Path(tmp) / video.name)
-    write_text(out, json.dumps(result, indent=1) + "\n")
-    return result
-
-
 def attack_corpus(method: str, mouths: str | Path, audio: str | Path, recogniser: str | Path,
                   syncnet: str | Path, out: str | Path, examples_dir: str | Path,
                   settings: AttackSettings) -> dict:  # fmt: skip
@@ -254,7 +229,7 @@ def attack_corpus(method: str, mouths: str | Path, audio: str | Path, recogniser
     folder = Path(out).with_name(Path(out).stem + ".settings")
     for name in (BENIGN, *settings.grid(method)):
         attack_setting(method, name, mouths, audio, recogniser, syncnet, folder / name, settings)
-    return gather_attacks(method, folder, out, examples_dir, settings)
+    return gather_attacks(method, folder, out, examples_dir, settings.grid(method))
 
 
 def _cw_part(model, sync, v, a, target: str, eps_a: int, eps_v: int, settings: AttackSettings, keep: int) -> dict:

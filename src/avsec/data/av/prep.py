@@ -12,16 +12,21 @@ Partitioned (``part`` of ``parts``, :mod:`avsec.data.av.parts`): landmarks, mout
 part into ``results/av/<corpus>/parts/{landmarks,mouths,audio}/<k>``; the mean face reads every part's
 landmarks in source order, and :func:`gather_corpus` writes ``results/av/<corpus>/{landmarks,mouths,audio}`` as
 manifests over the parts' shards, rows sorted by source: the same rows in the same order whatever the number of
-parts.
+parts. Within a job, the landmark, crop and audio steps put their clips through ``workers`` processes
+(:func:`in_workers`; the rules give their ``threads``), with the same output whatever ``workers`` is.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from avsec.core.errors import ConfigError, InputError
@@ -77,6 +82,7 @@ def detect_corpus_landmarks(
     test=(),
     part: int = 0,
     parts: int = 1,
+    workers: int = 1,
 ) -> dict[str, int]:
     """68-point landmarks of every clip of ``part`` (of ``parts``) with the configured backend (``precomputed``:
     the files in the corpus's ``precomputed_<corpus>`` folder); clips with no face in more than ``max_missing``
@@ -87,17 +93,13 @@ def detect_corpus_landmarks(
     rejects = [(source, reason) for source, reason in rejects if in_part(source, part, parts)]
     precomputed = precomputed_grid if corpus == "grid" else precomputed_lrw
     options = {"cache_dir": os.path.expanduser(cache_dir)} if backend == "face_alignment" else {}
+    work = partial(_landmarks, root=root, frames=frames, backend=backend, precomputed=precomputed, options=options)
     with shard_writer(out) as writer:
         for source, reason in rejects:
             writer.reject(source, reason)
-        for item in _progress(items, "landmarks"):
-            try:
-                if backend == "precomputed":
-                    found = _fit_rows(read_landmarks(landmark_path(root, item.source, precomputed)), frames)
-                else:
-                    found = detect(load_clip(item, frames=frames)[0], backend=backend, **options)
-            except InputError as exc:
-                writer.reject(item.source, exc.problem)
+        for item, (found, problem) in zip(items, in_workers(work, items, workers, "landmarks"), strict=True):
+            if problem:
+                writer.reject(item.source, problem)
                 continue
             missing = int(np.isnan(found).any(axis=(1, 2)).sum())
             if missing == frames or missing > max_missing * frames:
@@ -105,6 +107,15 @@ def detect_corpus_landmarks(
                 continue
             writer.add(found.astype(np.float32), split=item.split, label=item.label, source=item.source)
         return writer.summary()
+
+
+def _landmarks(item: AVItem, *, root, frames: int, backend: str, precomputed: str, options: dict):
+    try:
+        if backend == "precomputed":
+            return _fit_rows(read_landmarks(landmark_path(root, item.source, precomputed)), frames), None
+        return detect(load_clip(item, frames=frames)[0], backend=backend, **options), None
+    except InputError as exc:
+        return None, exc.problem
 
 
 def compute_mean_face(landmarks: str | Path | list, out: str | Path, *, size: int = 256) -> np.ndarray:
@@ -152,27 +163,38 @@ def crop_corpus_mouths(
     face_size: int = 256,
     smooth_window: int = 6,
     audio: str = "video",
+    workers: int = 1,
 ) -> dict[str, int]:
     """Greyscale mouth crops of every clip that has landmarks, with the per-frame transforms and boxes."""
     rows, clips = _clips_of(corpus, root, landmarks, audio)
-    face = np.load(mean_face)
+    work = partial(_mouth, landmarks=str(landmarks), face=np.load(mean_face), frames=frames, size=size,
+                   face_size=face_size, smooth_window=smooth_window)  # fmt: skip
+    tasks = [(clips[meta["source"]], i) for i, meta in enumerate(rows.manifest)]
     transforms, boxes = [], []
     with shard_writer(out) as writer:
-        for i, meta in enumerate(_progress(rows.manifest, "mouths")):
-            try:
-                video, _ = load_clip(clips[meta["source"]], frames=frames)
-                crops, transform, box = mouth_roi(
-                    video, rows[i], face, size=size, face_size=face_size, smooth_window=smooth_window, max_missing=1.0
-                )
-            except (InputError, ValueError) as exc:
-                writer.reject(meta["source"], getattr(exc, "problem", str(exc)))
+        for meta, (found, problem) in zip(rows.manifest, in_workers(work, tasks, workers, "mouths"), strict=True):
+            if problem:
+                writer.reject(meta["source"], problem)
                 continue
+            crops, transform, box = found
             writer.add(crops, split=meta["split"], label=meta["label"], source=meta["source"])
             transforms.append(transform)
             boxes.append(box)
         np.save(writer.root / MOUTH_ROW_ARRAYS[0], np.asarray(transforms, dtype=np.float32).reshape(-1, frames, 2, 3))
         np.save(writer.root / MOUTH_ROW_ARRAYS[1], np.asarray(boxes, dtype=np.int32).reshape(-1, frames, 4))
         return writer.summary()
+
+
+def _mouth(task: tuple[AVItem, int], *, landmarks: str, face: np.ndarray, frames: int, size: int, face_size: int,
+           smooth_window: int):  # fmt: skip
+    item, row = task
+    try:
+        video, _ = load_clip(item, frames=frames)
+        points = _opened(landmarks)[row]
+        return mouth_roi(video, points, face, size=size, face_size=face_size, smooth_window=smooth_window,
+                         max_missing=1.0), None  # fmt: skip
+    except (InputError, ValueError) as exc:
+        return None, getattr(exc, "problem", str(exc))
 
 
 def extract_corpus_audio(
@@ -188,6 +210,7 @@ def extract_corpus_audio(
     hop: int = 160,
     win_length: int = 400,
     audio: str = "video",
+    workers: int = 1,
 ) -> dict[str, int]:
     """16 kHz waveforms (``wave``), SyncNet MFCC (``mfcc``) and log-magnitude STFT (``logspec``) of every clip
     that has landmarks."""
@@ -196,21 +219,28 @@ def extract_corpus_audio(
         "mfcc": {"rate": rate, "n_mfcc": n_mfcc, "n_fft": n_fft, "hop": hop, "win_length": win_length},
         "logspec": {"n_fft": n_fft, "hop": hop, "win_length": win_length},
     }
+    work = partial(_audio, frames=frames, rate=rate, settings=settings)
+    tasks = [clips[meta["source"]] for meta in rows.manifest]
     with atomic_path(out, directory=True) as tmp:
         writers = {kind: ShardWriter(Path(tmp) / kind) for kind in AUDIO_KINDS}
-        for meta in _progress(rows.manifest, "audio"):
-            try:
-                _, wave = load_clip(clips[meta["source"]], frames=frames, rate=rate)
-            except InputError as exc:
+        for meta, (row, problem) in zip(rows.manifest, in_workers(work, tasks, workers, "audio"), strict=True):
+            if problem:
                 for writer in writers.values():
-                    writer.reject(meta["source"], exc.problem)
+                    writer.reject(meta["source"], problem)
                 continue
-            row = {"wave": wave, **av_features(wave, frames, settings)}
             for kind, writer in writers.items():
                 writer.add(row[kind], split=meta["split"], label=meta["label"], source=meta["source"])
         for writer in writers.values():
             writer.close()
         return writers["wave"].summary()
+
+
+def _audio(item: AVItem, *, frames: int, rate: int, settings: dict):
+    try:
+        _, wave = load_clip(item, frames=frames, rate=rate)
+    except InputError as exc:
+        return None, exc.problem
+    return {"wave": wave, **av_features(wave, frames, settings)}, None
 
 
 def _clips_of(corpus: str, root: str | Path, landmarks: str | Path, audio: str) -> tuple[ShardedArray, dict]:
@@ -229,5 +259,41 @@ def _fit_rows(found: np.ndarray, frames: int) -> np.ndarray:
     return np.concatenate([found, np.full((frames - len(found), *found.shape[1:]), np.nan, found.dtype)])
 
 
-def _progress(items, what: str):
-    return tqdm(items, desc=what, unit="clip", file=sys.stderr, mininterval=1.0)
+def _progress(items, what: str, total: int | None = None):
+    return tqdm(items, desc=what, unit="clip", file=sys.stderr, mininterval=1.0, total=total)
+
+
+def in_workers(work: Callable, tasks: list, workers: int, what: str) -> Iterator:
+    """``work(task)`` of every task, in the tasks' order, with a progress bar: in this process when ``workers`` ≤ 1,
+    else in ``workers`` spawned processes (a job's clips through all its CPUs). Either way each clip is computed
+    with one thread, so the results are the same bytes whatever ``workers`` is."""
+    _OPENED.clear()
+    if workers <= 1:
+        before = _set_threads(1, 1)
+        try:
+            yield from map(work, _progress(tasks, what))
+        finally:
+            _set_threads(*before)
+            _OPENED.clear()
+        return
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_set_threads, initargs=(1, 1)) as pool:
+        yield from _progress(pool.imap(work, tasks, chunksize=1), what, total=len(tasks))
+
+
+def _set_threads(torch_threads: int, cv_threads: int) -> tuple[int, int]:
+    """Set torch's and OpenCV's thread counts; returns the previous ones."""
+    import cv2
+
+    before = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(torch_threads)
+    cv2.setNumThreads(cv_threads)
+    return before
+
+
+_OPENED: dict[str, ShardedArray] = {}  # the shard folders open in this process (a worker's, or one in_workers')
+
+
+def _opened(folder: str) -> ShardedArray:
+    if folder not in _OPENED:
+        _OPENED[folder] = ShardedArray(folder)
+    return _OPENED[folder]
