@@ -13,6 +13,7 @@ include: "rules/advgan.smk"
 include: "rules/stego.smk"
 include: "rules/imgstego.smk"
 include: "rules/avdetect.smk"
+include: "rules/rehearsal.smk"
 
 
 rule all:

@@ -63,7 +63,9 @@ import numpy as np
 from avsec.core.config import flags, load_config
 from avsec.data.synth import make_corpus
 from avsec.data.synth.voc import make_voc
-from avsec.io.shards import ShardedArray, shard_writer
+from avsec.io.shards import ShardedArray
+from avsec.rehearsal.data import write_av as write_av_clips
+from avsec.rehearsal.data import write_images, write_waves
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_prep import make_gtzan, make_librispeech, make_speech_commands, make_timit  # noqa: E402
@@ -187,18 +189,7 @@ SMOKE_WIDTHS = {
 def write_av(root: Path, counts: dict[str, int], seed: int = 0) -> float:
     """results/av/<corpus>/{mouths, audio/wave, audio/mfcc} with ``counts[split]`` random LRW-shaped clips;
     returns one clip's prepared size (MB)."""
-    rng = np.random.default_rng(seed)
-    with shard_writer(root / "mouths") as mouths, shard_writer(root / "audio" / "wave") as wave:
-        with shard_writer(root / "audio" / "mfcc") as coeffs:
-            for split, n in counts.items():
-                for i in range(n):
-                    meta = {"split": split, "label": f"w{i % WORDS}", "source": f"{split}/{i}"}
-                    video = rng.integers(0, 256, (LRW_FRAMES, 96, 96), dtype=np.uint8)
-                    audio = rng.integers(-3000, 3000, LRW_FRAMES * 640, dtype=np.int16)
-                    mouths.add(video, **meta)
-                    wave.add(audio, **meta)
-                    coeffs.add(rng.standard_normal((13, 4 * LRW_FRAMES)).astype(np.float16), **meta)
-    return CLIP_MB
+    return write_av_clips(root, counts, LRW_FRAMES, [f"w{i}" for i in range(WORDS)], seed)
 
 
 def _avdetect_flags(section: str, corpus: str | None, **changes) -> list[str]:
@@ -247,18 +238,6 @@ def _gather_fgsm(av: Path, out: Path) -> list[str]:
 
 
 # ---- papers 1 and 2: prepared int16 clips written directly, the training jobs run on them ------------------------
-def write_waves(root: Path, counts: dict[str, int], length: int, labels: tuple[str, ...], seed: int = 0) -> float:
-    """A prepared corpus (results/prep/<corpus>) of ``counts[split]`` random int16 rows of ``length`` samples,
-    labels taken in turn; returns one row's size (MB)."""
-    rng = np.random.default_rng(seed)
-    with shard_writer(root) as writer:
-        for split, n in counts.items():
-            for i in range(n):
-                row = rng.integers(-3000, 3000, length, dtype=np.int16)
-                writer.add(row, split=split, label=labels[i % len(labels)], source=f"{split}/{i}.wav")
-    return length * 2 / 2**20
-
-
 def _paper(*keys: str) -> dict:
     config = load_config(REPO / "config.yaml")
     node = config["scales"]["paper"]
@@ -324,13 +303,8 @@ def write_imgstego(root: Path, counts: dict[str, int], seed: int = 0) -> float:
     config = load_config(REPO / "config.yaml")
     shape = (config["prep"]["voc"]["height"], config["prep"]["voc"]["width"], 3)
     carrier = write_waves(root / "timit", {"train": counts["train"], "test": counts["test"]}, 32640, ("x",), seed)
-    rng = np.random.default_rng(seed)
-    with shard_writer(root / "voc") as writer:
-        for split in ("train", "val"):
-            for i in range(counts[split]):
-                image = rng.integers(0, 256, shape, dtype=np.uint8)
-                writer.add(image, split=split, label="image", source=f"{split}/{i}.jpg")
-    return carrier + np.prod(shape) / 2**20
+    image = write_images(root / "voc", {"train": counts["train"], "val": counts["val"]}, shape, seed)
+    return carrier + image
 
 
 IMGSTEGO_SMOKE = {"width": 8, "layers": 2, "levels": 3}  # the smoke scale's networks, at the paper's whole 512x513

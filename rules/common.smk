@@ -12,6 +12,7 @@ from avsec.core.config import check_corpora, check_partitions, flags, resolve_sc
 from avsec.core.config import validate as check_schema
 from avsec.core.errors import ConfigError
 from avsec.data.synth import CORPORA
+from avsec.rehearsal.jobs import check_rehearsal
 from avsec.stego.names import BASELINES as STEGO_BASELINES
 from avsec.stego.names import check_stego
 from avsec.stego.names import report_inputs as stego_report_files
@@ -35,6 +36,7 @@ try:
     check_advgan(config)
     check_stego(config)
     check_avdetect(config)
+    check_rehearsal(config)
 except ConfigError as exc:
     sys.exit(f"error: {exc}")
 validate(config, "../workflow/schemas/config.schema.yaml")

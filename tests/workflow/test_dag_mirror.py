@@ -11,9 +11,9 @@ from conftest import copy_workflow, tool
 
 
 def snakemake_jobs(workdir) -> dict[tuple[str, ...], str]:
-    """{outputs: shell command} of every job of `all`, from a forced dry run."""
+    """{outputs: shell command} of every job of `all` and of the paper-scale rehearsal, from a forced dry run."""
     out = subprocess.run(
-        [tool("snakemake"), "-n", "-p", "--forceall", "all"], cwd=workdir, capture_output=True, text=True
+        [tool("snakemake"), "-n", "-p", "--forceall", "all", "rehearsal"], cwd=workdir, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stdout + out.stderr
     jobs = {}

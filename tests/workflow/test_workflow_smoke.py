@@ -11,6 +11,7 @@ import subprocess
 
 import numpy as np
 import pytest
+import yaml
 
 from avsec.io.shards import ShardedArray, read_tsv
 from avsec.metrics.image import image_ssim
@@ -158,12 +159,25 @@ def test_rerun_of_one_cw_target_plans_its_job_its_gather_and_what_reads_it(snake
     }, dry[-1500:]  # fmt: skip
 
 
+# A cross-section of the DAG through `dvc repro`: corpus synthesis, preparation, an STFT feature set, paper 4's
+# partitioned audiovisual preparation with ffmpeg and its gather, and paper 2's training, training on a trained
+# network and evaluation with PESQ. tests/workflow/test_dag_mirror.py holds every stage's command to its Snakemake
+# job's; running the whole DAG a second time, one stage at a time, took 28 min of CI for no other path.
+DVC_TARGETS = (
+    "extract_stft@stego_librispeech",
+    "gather_av_grid",
+    "evaluate_generator_samplecnn@all_to_jazz",
+)
+
+
 def test_dvc_repro_gives_the_same_files(snakemake_run, tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
-    run([tool("dvc"), "repro", "--quiet"], workdir)
+    run([tool("dvc"), "repro", "--quiet", *DVC_TARGETS], workdir)
     ours, theirs = digests(snakemake_run), digests(workdir)
-    assert ours and sorted(ours) == sorted(theirs)
-    differ = [path for path in ours if ours[path] != theirs[path]]
+    assert len(theirs) > 50 and set(theirs) <= set(ours), sorted(set(theirs) - set(ours))[:5]
+    for prefix in ("results/synth/", "results/prep/", "results/features/", "results/av/grid/", "results/advgan/"):
+        assert any(path.startswith(prefix) for path in theirs), prefix
+    differ = [path for path in theirs if ours[path] != theirs[path]]
     assert not differ, f"{len(differ)} files differ, e.g. {differ[:5]}"
 
     # rerunning one generator (README) runs it, its evaluation and the report, nothing else
@@ -174,11 +188,12 @@ def test_dvc_repro_gives_the_same_files(snakemake_run, tmp_path):
         "train_generator_wideresnet@all_to_yes",
     ]
 
-    # changing one key makes exactly the stage that reads it out of date
+    # changing one key makes exactly the stage that reads it out of date (of the stages run)
     config = workdir / "config.yaml"
-    config.write_text(config.read_text().replace("voc: {count: 24}", "voc: {count: 20}", 1))
-    status = run([tool("dvc"), "status", "--json"], workdir)
-    assert sorted(json.loads(status[status.index("{") :])) == ["prepare_voc"]
+    config.write_text(config.read_text().replace("gtzan: {tracks_per_genre: 3}", "gtzan: {tracks_per_genre: 2}", 1))
+    recorded = sorted(yaml.safe_load((workdir / "dvc.lock").read_text())["stages"])
+    status = run([tool("dvc"), "status", "--json", *recorded], workdir)
+    assert sorted(json.loads(status[status.index("{") :])) == ["synth_corpus@gtzan"]
 
 
 def test_paper1_trains_every_triple_and_reports_tables_2_to_4(snakemake_run):

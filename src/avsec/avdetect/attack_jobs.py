@@ -34,6 +34,7 @@ from avsec.io.atomic import atomic_path, write_text
 from avsec.io.video import write_video
 from avsec.train import Interrupted, resolve_device, save_checkpoint
 from avsec.train.checkpoint import load_resume
+from avsec.train.steplog import StepClock
 from avsec.train.trainer import stop_on_signal
 
 
@@ -128,9 +129,11 @@ def attack_setting(
         print(f"resuming from {resume}: {done} of {len(jobs)} batches done", file=sys.stderr, flush=True)
     torch.manual_seed(s.seed)
     start, saved_at, seconds = time.perf_counter(), time.monotonic(), state["seconds"]
+    clock = StepClock(dev)  # per-batch times for the rehearsal (avsec.train.steplog), when asked
     with stop_on_signal() as received:
         bar = tqdm(jobs[done:], desc=f"{setting}", initial=done, total=len(jobs), file=sys.stderr, mininterval=5,
                    ncols=100)  # fmt: skip
+        clock.start()
         for split, i in bar:
             d = data[split]
             rows = range(i, min(i + s.batch, len(d)))
@@ -138,6 +141,7 @@ def attack_setting(
             keep = max(0, s.examples - i) if split == "test" else 0  # the clips written as examples
             labels = [d.labels[r] for r in rows]
             state["parts"][split].append(attack(v.to(dev), a.to(dev), labels, keep))
+            clock.tick()
             if received or time.monotonic() - saved_at >= s.save_every:
                 state["seconds"] = seconds + time.perf_counter() - start
                 save_checkpoint(resume, {"kind": "resume", "fingerprint": key, **state})

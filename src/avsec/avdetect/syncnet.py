@@ -193,13 +193,24 @@ class SyncNetTraining:
     mismatched_per_clip: int = 10  # test pairs of a clip's video with other clips' audio (seeded sample)
 
 
+def _shifts(frames: int, min_shift: int, vshift: int) -> list[list[int]]:
+    """For each window start of a clip of ``frames`` frames, the audio shifts a shifted training pair may take."""
+    windows = frames - WINDOW + 1
+    return [[s for s in range(-vshift, vshift + 1) if abs(s) >= min_shift and 0 <= start + s < windows]
+            for start in range(windows)]  # fmt: skip
+
+
+def sync_rows_per_clip(frames: int, min_shift: int, vshift: int) -> int:
+    """The training rows :func:`sync_pairs` makes of one clip: each window in sync, and shifted where it can be."""
+    return sum(1 + bool(shifts) for shifts in _shifts(frames, min_shift, vshift))
+
+
 def sync_pairs(clips: AVClips, *, min_shift: int, vshift: int, seed: int) -> tuple[torch.Tensor, ...]:
     """Training rows (clip, start, shift, in_sync): every 5-frame window once in sync (shift 0) and once with
     its audio moved by a random shift of min_shift..vshift frames (either way) that stays inside the clip."""
     rng = np.random.default_rng(seed)
-    windows = clips.frames - WINDOW + 1
-    shifts = [[s for s in range(-vshift, vshift + 1) if abs(s) >= min_shift and 0 <= start + s < windows]
-              for start in range(windows)]  # fmt: skip
+    shifts = _shifts(clips.frames, min_shift, vshift)
+    windows = len(shifts)
     tables = []  # one small int32 table per clip: ~0.8 KB a clip, not a Python tuple per row
     for clip in range(len(clips)):
         rows = []

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-import jsonschema
-import yaml
-
 from avsec.core.errors import ConfigError
+from avsec.core.lazy import LazyModule
+
+jsonschema = LazyModule("jsonschema")  # imported when used: the scripts' flag parsing needs neither
+yaml = LazyModule("yaml")
 
 T = TypeVar("T")
 CONFIG_FILE = "config.yaml"
@@ -25,9 +27,9 @@ SYNTH_ROOT = "results/synth"
 
 
 def load_config(path: str | Path = CONFIG_FILE) -> dict:
-    """Read config.yaml and resolve its scale (see :func:`resolve_scale`)."""
+    """Read config.yaml (or a JSON copy of it, which needs no PyYAML) and resolve its scale (:func:`resolve_scale`)."""
     with open(path, encoding="utf-8") as fh:
-        return resolve_scale(yaml.safe_load(fh))
+        return resolve_scale(json.load(fh) if str(path).endswith(".json") else yaml.safe_load(fh))
 
 
 def resolve_scale(config: dict) -> dict:

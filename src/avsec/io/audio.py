@@ -12,19 +12,21 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 from scipy.signal import firwin, resample_poly
 
 from avsec.core.errors import InputError
+from avsec.core.lazy import LazyModule
 from avsec.io.atomic import atomic_path
 from avsec.io.shards import valid_utf8
+
+sf = LazyModule("soundfile")  # imported when a file is read or written
 
 # soundfile format names by file suffix for writing
 INT16_SCALE = 32768.0  # int16 samples ÷ this = [-1, 1) floats: the one scale every paper and metric uses
 _FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".au": ("AU", "PCM_16")}
 
 
-def audio_info(path: str | Path) -> sf._SoundFileInfo:
+def audio_info(path: str | Path) -> object:
     """Header information of an audio file (rate, channels, frames), or InputError."""
     try:
         return sf.info(str(path))

@@ -12,12 +12,14 @@ import tempfile
 from fractions import Fraction
 from pathlib import Path
 
-import ffmpeg
 import numpy as np
-import soundfile as sf
 
 from avsec.core.errors import InputError
+from avsec.core.lazy import LazyModule
 from avsec.io.atomic import atomic_path
+
+ffmpeg = LazyModule("ffmpeg")  # imported when a video is read or written
+sf = LazyModule("soundfile")
 
 _QUIET = ("-hide_banner", "-nostdin", "-loglevel", "error")
 # Flags that keep the output byte-identical from run to run.
@@ -185,7 +187,7 @@ def _run(cmd, path: Path, what: str) -> bytes:
     return out
 
 
-def _stderr(exc: ffmpeg.Error, path: Path | None = None) -> str:
+def _stderr(exc: Exception, path: Path | None = None) -> str:
     """ffmpeg's last error line, without the file name it starts with (the error names the file already)."""
     lines = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
     line = lines[-1] if lines else "ffmpeg failed"

@@ -12,24 +12,27 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib import colormaps
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
+from avsec.core.lazy import LazyModule
 from avsec.io.atomic import atomic_path
+
+# imported at the first figure: the tables alone (the rehearsal's cost.md on a bare GPU machine) need no matplotlib
+_figure = LazyModule("matplotlib.figure")
+_agg = LazyModule("matplotlib.backends.backend_agg")
+_mpl = LazyModule("matplotlib")
 
 BLANK = "–"  # what a table shows for a missing value
 
 
-def new_figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> _figure.Figure:
     """A matplotlib figure of ``width`` × ``height`` inches on the Agg canvas, independent of pyplot, laid out
     by matplotlib's constrained layout (titles and colour bars never overlap)."""
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = _figure.Figure(figsize=(width, height), layout="constrained")
+    _agg.FigureCanvasAgg(fig)
     return fig
 
 
-def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
+def save_figure(fig: _figure.Figure, path: str | Path, *, dpi: int = 120) -> Path:
     """Write ``fig`` atomically; the format comes from the suffix of ``path`` (png, pdf, svg)."""
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -120,4 +123,4 @@ def heatmap(
 
 def _with_blank(name: str) -> Any:
     """The named colormap with masked (NaN) cells drawn white."""
-    return colormaps[name].with_extremes(bad="white")
+    return _mpl.colormaps[name].with_extremes(bad="white")

@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from avsec.core.errors import AvsecError
 from avsec.train.checkpoint import load_resume, save_checkpoint
+from avsec.train.steplog import StepClock
 
 SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
 
@@ -166,6 +167,7 @@ def fit(task: Task, data: tuple[torch.Tensor, ...] | Dataset, settings: TrainSet
     # sums: the current epoch's step scalars so far, kept in the resume file so a resumed epoch's means are exact
     epoch, start, history, sums = state["epoch"], state["step"], state["history"], state["sums"]
     print(f"{desc}: {n} rows, {steps_per_epoch} steps per epoch, {settings.epochs} epochs on {device}", flush=True)
+    clock = StepClock(device)  # per-step times for the rehearsal (avsec.train.steplog), when asked
     with stop_on_signal() as received:
         while epoch < settings.epochs:
             order = epoch_order(n, settings.seed, epoch)
@@ -178,10 +180,12 @@ def fit(task: Task, data: tuple[torch.Tensor, ...] | Dataset, settings: TrainSet
                 ncols=100,
             )
             rows = [order[step * settings.batch : (step + 1) * settings.batch].tolist() for step in bar.iterable]
+            clock.start()
             for step, batch in zip(bar, batch_loader(data, rows, device, settings.workers), strict=True):
                 batch = tuple(t.to(device, non_blocking=True) for t in batch)
                 with autocast(device, settings.bf16):
                     scalars = task.step(batch, epoch)
+                clock.tick()
                 for name, value in scalars.items():
                     sums[name] = sums.get(name, 0.0) + float(value)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in scalars.items()}, refresh=False)
