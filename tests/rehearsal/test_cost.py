@@ -121,7 +121,7 @@ def test_cost_rows_project_hours_resubmissions_and_flags():
     ]
     rows = {row["job"]: row for row in cost_rows(records, CONFIG, retries=3)}
     assert rows["train_victim-wideresnet"]["hours_per_job"] == 1.0
-    assert rows["train_victim-wideresnet"]["gpu_hours"] == 2.0 and not rows["train_victim-wideresnet"]["flags"]
+    assert rows["train_victim-wideresnet"]["device_hours"] == 2.0 and not rows["train_victim-wideresnet"]["flags"]
     window = runtime["train_av"] - 5
     assert rows["train_av-lrw"]["resubmissions"] == math.ceil(50 * 60 / window) - 1 == 2
     assert not rows["train_av-lrw"]["flags"]

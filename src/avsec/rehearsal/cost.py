@@ -4,10 +4,10 @@ Per job kind: hours of one job on the rehearsal's device (full steps x seconds p
 attacked batches only: validation passes, final evaluations and start-up are left out), the rule's SLURM time
 limit and the resubmissions the job needs (it resumes from ``<output>.resume`` after SIGUSR1, 5 minutes before
 the limit), its peak host memory against ``mem_mb``, and how many such jobs the paper-scale DAG runs; per paper
-and in all, the GPU-hours. The protocol column sets what the paper preset gives beside what the paper states
-(``rehearsal.protocol``). Every problem is a flag in the row, never an exception: a failed job, memory above
-``mem_mb``, a job that outruns its limit without a resume path or needs more resubmissions than the profile's
-``retries``, a count short of the paper's.
+and in all, the device-hours (GPU-hours when rehearsed on a GPU). The protocol column sets what the paper
+preset gives beside what the paper states (``rehearsal.protocol``). Every problem is a flag in the row, never
+an exception: a failed job, memory above ``mem_mb``, a job that outruns its limit without a resume path or needs
+more resubmissions than the profile's ``retries``, a count short of the paper's.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ RESUMABLE = {"security_stego", "security_baseline_stego", "attack_av"}  # and ev
 WARNING_MINUTES = 5  # --signal=USR1@300: the job saves and leaves 5 minutes before its limit
 SHORT = 0.95  # a count below this share of the paper's is flagged
 COLUMNS = ("job", "rule", "paper", "device", "jobs", "seconds_per_step", "full_steps", "hours_per_job",
-           "gpu_hours", "runtime_min", "resubmissions", "peak_rss_mb", "mem_mb", "peak_cuda_mb", "protocol",
+           "device_hours", "runtime_min", "resubmissions", "peak_rss_mb", "mem_mb", "peak_cuda_mb", "protocol",
            "flags")  # fmt: skip
 
 
@@ -60,7 +60,7 @@ def cost_rows(records: list[dict], config: dict, retries: int) -> list[dict]:
             window = runtime - WARNING_MINUTES
             resubmissions = max(0, math.ceil(hours * 60 / window) - 1)
             row.update(jobs=r["jobs"], seconds_per_step=r["seconds_per_step"], full_steps=r["full_steps"],
-                       hours_per_job=round(hours, 2), gpu_hours=round(hours * r["jobs"], 1),
+                       hours_per_job=round(hours, 2), device_hours=round(hours * r["jobs"], 1),
                        resubmissions=resubmissions, peak_rss_mb=r["peak_rss_mb"],
                        peak_cuda_mb=r["peak_cuda_mb"])  # fmt: skip
             if r["peak_rss_mb"] > mem:
@@ -77,11 +77,11 @@ def cost_rows(records: list[dict], config: dict, retries: int) -> list[dict]:
 
 
 def totals(rows: list[dict]) -> dict[str, float]:
-    """GPU-hours per paper and in all (the rows that ran)."""
+    """Device-hours (GPU-hours on a GPU) per paper and in all (the rows that ran)."""
     out: dict[str, float] = {}
     for row in rows:
-        if row["gpu_hours"] != "":
-            out[row["paper"]] = out.get(row["paper"], 0.0) + row["gpu_hours"]
+        if row["device_hours"] != "":
+            out[row["paper"]] = out.get(row["paper"], 0.0) + row["device_hours"]
     out["all"] = sum(out.values())
     return out
 
@@ -93,10 +93,10 @@ def write_cost(records: list[dict], config: dict, out_dir: Path, retries: int) -
     write_text(out_dir / "cost.tsv", tsv)
     devices = sorted({r["device"] for r in records})
     steps = sorted({r["steps"] for r in records})
-    header = ["job", "jobs", "s/step", "steps (full run)", "h/job", "GPU-h", "limit min", "resubmit", "RSS MB",
+    header = ["job", "jobs", "s/step", "steps (full run)", "h/job", "h x jobs", "limit min", "resubmit", "RSS MB",
               "mem_mb", "CUDA MB", "protocol", "flags"]  # fmt: skip
     table = [[row["job"], row["jobs"], row["seconds_per_step"], row["full_steps"], row["hours_per_job"],
-              row["gpu_hours"], row["runtime_min"], row["resubmissions"], row["peak_rss_mb"], row["mem_mb"],
+              row["device_hours"], row["runtime_min"], row["resubmissions"], row["peak_rss_mb"], row["mem_mb"],
               row["peak_cuda_mb"], row["protocol"], row["flags"] or "ok"] for row in rows]  # fmt: skip
     total = totals(rows)
     flagged = [row for row in rows if row["flags"]]
@@ -109,7 +109,9 @@ def write_cost(records: list[dict], config: dict, out_dir: Path, retries: int) -
         f"are left out. A job resumes after SIGUSR1 {WARNING_MINUTES} min before its limit; `resubmit` is how "
         f"often (the profile allows {retries}).\n",
         markdown_table(header, table),
-        "\nGPU-hours (jobs x h/job): " + ", ".join(f"{paper} {hours:,.1f}" for paper, hours in total.items()) + ".\n",
+        f"\nHours on {', '.join(devices)} (jobs x h/job; GPU-hours when the device is a GPU): "
+        + ", ".join(f"{paper} {hours:,.1f}" for paper, hours in total.items())
+        + ".\n",
         f"\n{len(flagged)} of {len(rows)} job kinds flagged"
         + (": " + ", ".join(row["job"] for row in flagged) + "." if flagged else ".")
         + " The README's paper-scale section explains each kind of flag.\n",
