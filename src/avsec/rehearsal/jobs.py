@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-from avsec.avdetect.names import attack_grid
+from avsec.avdetect.names import ATTACK_CORPUS, attack_grid
 from avsec.core.config import flags
 from avsec.core.errors import ConfigError
 from avsec.rehearsal.data import write_av, write_images, write_waves
@@ -94,11 +94,12 @@ class Job:
     per_step: Callable[[Context], float] = lambda c: 1.0  # full-run work of a step / the rehearsed step's
 
 
-def _merged(*mappings: dict, **changes) -> str:
+def _merged(*mappings: dict, **changes) -> list[str]:
+    """The mappings merged (later keys win) as the script's --key value arguments, as the rules render them."""
     out: dict = {}
     for mapping in (*mappings, changes):
         out.update(mapping)
-    return flags(out)
+    return shlex.split(flags(out))
 
 
 def _common(c: Context, steps: int) -> list[str]:
@@ -118,19 +119,20 @@ def _epochs_of(epochs: int, rows: int, batch: int, what: str) -> Full:
 
 
 # ---- paper 2 -------------------------------------------------------------------------------------------------------
-VICTIM_CORPUS = {"wideresnet": "speech_commands", "samplecnn": "gtzan"}
+def _victim_corpus(c: Context, victim: str) -> str:
+    return c.config["advgan"]["victims"][victim]["corpus"]
 
 
 def _victim(victim: str) -> Job:
     def command(c: Context, steps: int) -> list[str]:
         settings = _merged(c.config["advgan"]["victims"][victim], c.paper["advgan"]["victims"][victim])
-        return ["workflow/scripts/train_victim.py", "--victim", victim, "--data", str(c.data / VICTIM_CORPUS[victim]),
-                "--out", str(c.work / "victim.pt"), "--metrics", str(c.work / "victim.json"), *_common(c, steps),
-                *shlex.split(settings)]  # fmt: skip
+        return ["workflow/scripts/train_victim.py", "--victim", victim, "--data",
+                str(c.data / _victim_corpus(c, victim)), "--out", str(c.work / "victim.pt"), "--metrics",
+                str(c.work / "victim.json"), *_common(c, steps), *settings]  # fmt: skip
 
     def full(c: Context) -> Full:
         v = c.paper["advgan"]["victims"][victim]
-        return _epochs_of(v["epochs"], c.size(VICTIM_CORPUS[victim], "train"), v["batch"], "training clips")
+        return _epochs_of(v["epochs"], c.size(_victim_corpus(c, victim), "train"), v["batch"], "training clips")
 
     return Job(f"train_victim-{victim}", "train_victim", "advgan", command, full, lambda c: 1)
 
@@ -143,12 +145,12 @@ def _generator(victim: str) -> Job:
     def command(c: Context, steps: int) -> list[str]:
         settings = _merged(c.config["advgan"]["generator"], c.paper["advgan"]["generator"])
         return ["workflow/scripts/train_generator.py", "--generator", _first_generator(c, victim), "--victim",
-                str(c.work / "victim.pt"), "--data", str(c.data / VICTIM_CORPUS[victim]), "--out",
-                str(c.work / "generator.pt"), *_common(c, steps), *shlex.split(settings)]  # fmt: skip
+                str(c.work / "victim.pt"), "--data", str(c.data / _victim_corpus(c, victim)), "--out",
+                str(c.work / "generator.pt"), *_common(c, steps), *settings]  # fmt: skip
 
     def full(c: Context) -> Full:
         g, labels = c.paper["advgan"]["generator"], c.paper["advgan"]["victims"][victim]["labels"]
-        train = c.size(VICTIM_CORPUS[victim], "train")
+        train = c.size(_victim_corpus(c, victim), "train")
         per_target = _first_generator(c, victim).startswith("all_to_")
         rows = train * (len(labels) - 1) // len(labels) if per_target else train // len(labels)
         return _epochs_of(g["epochs"], rows, g["batch"], "clips of the source label(s)")
@@ -161,9 +163,8 @@ def _generator(victim: str) -> Job:
 def _stego_settings(c: Context, dataset: str, **changes) -> list[str]:
     cfg = c.config
     sizes = {"epochs": c.paper["stego"]["epochs"][dataset], "crop": c.paper["stego"]["crop"]}
-    settings = _merged(cfg["stego"]["datasets"][dataset], cfg["features"][f"stego_{dataset}"]["stft"],
-                       cfg["stego"]["train"], c.paper["stego"]["train"], sizes, **changes)  # fmt: skip
-    return shlex.split(settings)
+    return _merged(cfg["stego"]["datasets"][dataset], cfg["features"][f"stego_{dataset}"]["stft"],
+                   cfg["stego"]["train"], c.paper["stego"]["train"], sizes, **changes)  # fmt: skip
 
 
 def _stego(dataset: str) -> Job:
@@ -188,7 +189,7 @@ def _security(dataset: str) -> Job:
                            c.paper["stego"]["security"], {"crop": c.paper["stego"]["crop"]})  # fmt: skip
         return ["workflow/scripts/steganalysis_stego.py", "--method", "gan", "--model", str(c.work / "model.pt"),
                 "--data", str(c.data / dataset), "--out", str(c.work / "security.json"), *_common(c, steps),
-                *shlex.split(settings)]  # fmt: skip
+                *settings]  # fmt: skip
 
     def full(c: Context) -> Full:
         s, test = c.paper["stego"]["security"], c.size(dataset, "test")
@@ -206,7 +207,7 @@ def _imgstego(variant: str) -> Job:
         settings = _merged(img["spectrogram"], img["train"], img["variants"][variant], c.paper["imgstego"]["train"])
         return ["workflow/scripts/train_imgstego.py", "--variant", variant, "--timit", str(c.data / "timit"),
                 "--voc", str(c.data / "voc"), "--out", str(c.work / "model.pt"), *_common(c, steps),
-                *shlex.split(settings)]  # fmt: skip
+                *settings]  # fmt: skip
 
     def full(c: Context) -> Full:
         t = c.paper["imgstego"]["train"]
@@ -221,7 +222,7 @@ def _enhancer() -> Job:
         settings = _merged(c.config["imgstego"]["enhancer"], c.paper["imgstego"]["enhancer"])
         return ["workflow/scripts/train_enhancer.py", "--model", str(c.work / "model.pt"), "--timit",
                 str(c.data / "timit"), "--voc", str(c.data / "voc"), "--out", str(c.work / "enhancer.pt"),
-                *_common(c, steps), *shlex.split(settings)]  # fmt: skip
+                *_common(c, steps), *settings]  # fmt: skip
 
     def full(c: Context) -> Full:
         e = c.paper["imgstego"]["enhancer"]
@@ -242,7 +243,7 @@ def _recogniser(corpus: str) -> Job:
         settings = _merged(c.config["avdetect"][corpus]["recogniser"], c.paper["avdetect"][corpus]["recogniser"])
         return ["workflow/scripts/train_av.py", "--corpus", corpus, *_av(c, corpus), "--out",
                 str(c.work / "recogniser.pt"), "--metrics", str(c.work / "recogniser.json"), *_common(c, steps),
-                *shlex.split(settings)]  # fmt: skip
+                *settings]  # fmt: skip
 
     def full(c: Context) -> Full:
         r = c.paper["avdetect"][corpus]["recogniser"]
@@ -256,7 +257,7 @@ def _syncnet(corpus: str) -> Job:
         settings = _merged(c.config["avdetect"]["syncnet"], c.paper["avdetect"]["syncnet"])
         return ["workflow/scripts/train_syncnet.py", "--corpus", corpus, *_av(c, corpus), "--out",
                 str(c.work / "syncnet.pt"), "--metrics", str(c.work / "syncnet.json"), *_common(c, steps),
-                *shlex.split(settings)]  # fmt: skip
+                *settings]  # fmt: skip
 
     def full(c: Context) -> Full:
         from avsec.avdetect.syncnet import sync_rows_per_clip
@@ -269,7 +270,6 @@ def _syncnet(corpus: str) -> Job:
     return Job(f"train_syncnet-{corpus}", "train_syncnet", "avdetect", command, full, lambda c: 1)
 
 
-ATTACK_CORPUS = {"fgsm": "lrw", "bim": "lrw", "cw": "grid"}
 REHEARSED_EPS = {"eps_audio": 256, "eps_video": 4}  # the setting rehearsed (BIM: its fewest iterations)
 
 
@@ -290,7 +290,7 @@ def _attack(method: str) -> Job:
         return ["workflow/scripts/attack_av.py", "--method", method, "--setting", setting, *_av(c, corpus),
                 "--recogniser", str(c.work / "recogniser.pt"), "--syncnet", str(c.work / "syncnet.pt"), "--out",
                 str(c.work / "attack"), "--seed", str(c.config["seed"]), "--threads", str(c.threads),
-                *shlex.split(settings)]  # fmt: skip
+                *settings]  # fmt: skip
 
     def full(c: Context) -> Full:
         cfg = _attack_cfg(c, method)
