@@ -1,6 +1,6 @@
-"""Modules imported on first use: the file-format libraries (soundfile, ffmpeg-python, pesq) that preparation,
-evaluation and reports need, but training and attacks on prepared shards do not, so that the rehearsal
-(``python -m avsec.rehearsal``) runs on a machine with only torch and numpy besides the library."""
+"""Modules imported on first use: the libraries (soundfile, ffmpeg-python, PyYAML, jsonschema, matplotlib) that
+preparation, validation, evaluation and reports need, but training and attacks on prepared shards do not, so that
+the rehearsal (``python -m avsec.rehearsal``) runs on a machine with PyTorch, NumPy, SciPy, scikit-learn and tqdm."""
 
 from __future__ import annotations
 
