@@ -1,8 +1,9 @@
 """``python -m avsec.rehearsal {data,run,cost,all}``: the paper-scale rehearsal (README, "Paper scale: rehearse
 first"). ``all`` is the whole of it on one machine: ``python -m avsec.rehearsal all --out results/rehearsal``.
 
-Needs torch, numpy and the library only; config.yaml is read with PyYAML where it is installed, else pass the
-JSON copy that ``data`` writes beside the data (``--config results/rehearsal/data/config.json``)."""
+Needs the library with PyTorch, NumPy, SciPy, scikit-learn and tqdm (avsec.core.lazy); config.yaml is read with
+PyYAML where it is installed, else pass the JSON copy that ``data`` writes beside the data
+(``--config results/rehearsal/data/config.json``)."""
 
 from __future__ import annotations
 
