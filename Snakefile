@@ -19,3 +19,24 @@ include: "rules/rehearsal.smk"
 rule all:
     input:
         final_outputs(),
+
+
+# One paper at a time, with only its corpora: `snakemake --profile slurm advgan`.
+rule stego:
+    input:
+        paper_outputs("stego"),
+
+
+rule advgan:
+    input:
+        paper_outputs("advgan"),
+
+
+rule imgstego:
+    input:
+        paper_outputs("imgstego"),
+
+
+rule avdetect:
+    input:
+        paper_outputs("avdetect"),

@@ -8,7 +8,8 @@ from avsec.avdetect.names import CORPUS_ATTACKS as AVDETECT_ATTACKS
 from avsec.avdetect.names import check_avdetect
 from avsec.avdetect.names import BENIGN as AVDETECT_BENIGN
 from avsec.avdetect.names import attack_grid
-from avsec.core.config import check_corpora, check_partitions, flags, resolve_scale
+from avsec.core.config import check_corpora, check_partitions, corpus_path, flags
+from avsec.core.config import paper_corpora, resolve_scale
 from avsec.core.config import validate as check_schema
 from avsec.core.errors import ConfigError
 from avsec.data.synth import CORPORA
@@ -58,8 +59,10 @@ wildcard_constraints:
 
 # ---- input functions -------------------------------------------------------------------------------------------
 def corpus_root(corpus):
-    """The corpus directory: the synth_corpus output when synthesised, else the user's path."""
-    return SCALE["corpora"][corpus]
+    """The corpus directory: the synth_corpus output when synthesised, else the user's path, which must exist
+    (asked only when a requested paper needs the corpus: one line naming it and the papers).
+    """
+    return corpus_path(config, corpus)
 
 
 def prep_settings(corpus):
@@ -111,19 +114,37 @@ def scale_resource(kind, rule):
         ) from None
 
 
-def final_outputs():
-    return [
-        *expand("results/synth/{corpus}", corpus=SCALE["synthesize"]),
-        *expand("results/prep/{corpus}", corpus=PREPARED),
-        *expand("results/features/{feature}", feature=config["features"]),
-        *expand(
-            "results/av/{corpus}/{kind}", corpus=AV_CORPORA, kind=("mouths", "audio")
+PAPER_CORPORA = paper_corpora(config)
+
+
+def paper_outputs(paper):
+    """The targets of a paper (its own target and `all`, for each of config.yaml's `papers`): its report, its
+    prepared corpora (STFT features for paper 1, mouths and audio for paper 4) and their synthetic sources.
+    """
+    corpora = PAPER_CORPORA[paper]
+    extra = {
+        "stego": [
+            f"results/features/{f}"
+            for f, s in config["features"].items()
+            if s["input"] in corpora
+        ],
+        "avdetect": expand(
+            "results/av/{c}/{kind}", c=corpora, kind=("mouths", "audio")
         ),
-        "results/advgan/report",
-        "results/stego/report",
-        "results/imgstego/report",
-        "results/avdetect/report",
+    }
+    return [
+        *[f"results/synth/{c}" for c in corpora if c in SCALE["synthesize"]],
+        *[f"results/prep/{c}" for c in corpora if c in PREPARED],
+        *extra.get(paper, []),
+        f"results/{paper}/report",
     ]
+
+
+def final_outputs():
+    """The outputs of `all`: every paper of config.yaml's ``papers``."""
+    return list(
+        dict.fromkeys(f for paper in config["papers"] for f in paper_outputs(paper))
+    )
 
 
 STEGO_DATASET = "|".join(config["stego"]["datasets"])

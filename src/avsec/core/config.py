@@ -82,9 +82,30 @@ def _message(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
-def check_corpora(config: dict, repo: str | Path = ".") -> None:
-    """Synthesised corpora must live at results/synth/<corpus> and take only their generator's size keys; every
-    other corpus path must exist."""
+# The four papers, by the name of their package and target rule.
+PAPERS = {"stego": 1, "advgan": 2, "imgstego": 3, "avdetect": 4}
+
+
+def paper_corpora(config: dict) -> dict[str, tuple[str, ...]]:
+    """The corpora each paper needs: paper 1's datasets and paper 2's victims' corpora as config.yaml names them;
+    paper 3 hides VOC images in TIMIT, paper 4 attacks GRID and LRW (fixed by those papers)."""
+    return {
+        "stego": tuple(config["stego"]["datasets"]),
+        "advgan": tuple(dict.fromkeys(v["corpus"] for v in config["advgan"]["victims"].values())),
+        "imgstego": ("timit", "voc"),
+        "avdetect": ("grid", "lrw"),
+    }
+
+
+def papers_needing(config: dict, corpus: str) -> str:
+    """``paper 1 (stego) and paper 3 (imgstego) need it``: the papers that need ``corpus``, as a phrase."""
+    names = [f"paper {PAPERS[p]} ({p})" for p, corpora in paper_corpora(config).items() if corpus in corpora]
+    return f"{' and '.join(names)} {'needs' if len(names) == 1 else 'need'} it" if names else "no paper needs it"
+
+
+def check_corpora(config: dict) -> None:
+    """Synthesised corpora must live at results/synth/<corpus> and take only their generator's size keys. Whether
+    the user's corpora exist is asked per corpus, when a requested paper needs it (:func:`corpus_path`)."""
     from avsec.data.synth import check_sizes  # imports the generators: only when a workflow starts
 
     scale = config["scale"]
@@ -93,20 +114,27 @@ def check_corpora(config: dict, repo: str | Path = ".") -> None:
             check_sizes(corpus, sizes)
         except ConfigError as exc:
             raise ConfigError(f"{CONFIG_FILE}: scales.{scale['name']}.synthesize.{corpus}: {exc}") from None
-    where = f"scales.{scale['name']}.corpora"
-    for corpus, root in scale["corpora"].items():
-        if corpus in scale["synthesize"]:
-            expected = f"{SYNTH_ROOT}/{corpus}"
-            if root != expected:
-                raise ConfigError(
-                    f"{CONFIG_FILE}: {where}.{corpus}: {corpus} is synthesised, so its path must be "
-                    f"{expected!r}, not {root!r}"
-                )
-        elif not (Path(repo) / root).is_dir():
+        root, expected = scale["corpora"][corpus], f"{SYNTH_ROOT}/{corpus}"
+        if root != expected:
             raise ConfigError(
-                f"{CONFIG_FILE}: {where}.{corpus}: {root} does not exist; point it at your copy of "
-                f"the corpus or add {corpus} to scales.{scale['name']}.synthesize"
+                f"{CONFIG_FILE}: scales.{scale['name']}.corpora.{corpus}: {corpus} is synthesised, so its path "
+                f"must be {expected!r}, not {root!r}"
             )
+
+
+def corpus_path(config: dict, corpus: str, repo: str | Path = ".") -> str:
+    """The directory of ``corpus`` (results/synth/<corpus> when synthesised); a user's corpus that does not exist
+    is one line naming the key, the path and the papers that need it."""
+    scale = config["scale"]
+    root = scale["corpora"][corpus]
+    if corpus not in scale["synthesize"] and not (Path(repo) / root).is_dir():
+        raise ConfigError(
+            f"{CONFIG_FILE}: scales.{scale['name']}.corpora.{corpus}: {root} does not exist, and "
+            f"{papers_needing(config, corpus)}; point it at your copy of the corpus, add {corpus} to "
+            f"scales.{scale['name']}.synthesize, or run only the other papers (`snakemake <paper>`, or "
+            "`papers:` in config.yaml)"
+        )
+    return root
 
 
 def check_partitions(config: dict) -> None:
