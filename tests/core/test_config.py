@@ -45,6 +45,8 @@ def test_speech_commands_words_are_strings_not_yaml_booleans(config):
     "edit, key, problem",
     [
         (lambda c: c.update(bogus=1), "(top level)", "unknown key(s) 'bogus'"),
+        (lambda c: c.update(papers=["advgan", "speechgan"]), "papers.1", "'speechgan' is not one of"),
+        (lambda c: c.update(papers=[]), "papers", "should be non-empty"),
         (lambda c: c["prep"]["gtzan"].update(split_by="speaker"), "prep.gtzan.split_by", "is not one of"),
         (lambda c: c["prep"]["timit"].update(segment="long"), "prep.timit.segment", "is not of type 'integer'"),
         (
