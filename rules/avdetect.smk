@@ -87,11 +87,13 @@ rule attack_av:
     params:
         threads=SCALE["resources"]["threads"],
         seed=config["seed"],
+        vshift=config["avdetect"]["syncnet"]["vshift"],
         settings=lambda wildcards: avdetect_attack_settings(wildcards.method),
     shell:
         "python workflow/scripts/attack_av.py --method {wildcards.method} --setting {wildcards.setting}"
         " --mouths {input.mouths} --audio {input.audio} --recogniser {input.recogniser} --syncnet {input.syncnet}"
-        " --out {output} --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
+        " --out {output} --seed {params.seed} --threads {params.threads} --vshift {params.vshift}"
+        " {params.settings} --log {log}"
 
 
 rule gather_attack_av:

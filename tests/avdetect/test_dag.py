@@ -88,3 +88,27 @@ def test_bad_attack_settings_are_one_line(tmp_path, old, new, message):
     assert out.returncode != 0
     errors = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and message in errors[0], out.stdout[-1500:] + out.stderr[-1500:]
+
+
+def test_one_vshift_reaches_every_job_that_scores_synchrony(tmp_path):
+    """avdetect.syncnet.vshift (the paper's ±1 s: 25 frames) is the search range of the SyncNets' training and test
+    and of every attack job's scoring; changing it changes every one of those commands."""
+    workdir = copy_workflow(tmp_path / "wf")
+
+    def vshifts() -> dict[str, set[str]]:
+        out = subprocess.run(
+            [tool("snakemake"), "-n", "-p", "--forceall", "all"], cwd=workdir, capture_output=True, text=True,
+            env=VENV_ENV,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+        found: dict[str, set[str]] = {}
+        for line in out.stdout.splitlines():
+            script = re.search(r"workflow/scripts/(attack_av|train_syncnet)\.py", line)
+            if script:
+                found.setdefault(script[1], set()).update(re.findall(r"--vshift (\d+)", line) or {"missing"})
+        return found
+
+    assert vshifts() == {"attack_av": {"25"}, "train_syncnet": {"25"}}
+    config = workdir / "config.yaml"
+    config.write_text(config.read_text().replace("    vshift: 25 #", "    vshift: 20 #", 1))
+    assert vshifts() == {"attack_av": {"20"}, "train_syncnet": {"20"}}

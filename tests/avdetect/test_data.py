@@ -34,3 +34,18 @@ def test_a_split_is_read_batch_by_batch_in_order(av):
     last = test.subset([4, 1])
     assert last.sources == [test.sources[4], test.sources[1]]
     assert torch.equal(last.read([0], "audio/wave")[0], whole[1][4])
+
+
+def test_attacked_clips_are_drawn_at_random_over_the_split_with_the_seed(av):
+    """attack_av's ``clips``: a seeded draw over the whole split in manifest order, not its first rows (GRID's
+    manifest is sorted by speaker); 0 or more than the split keeps every clip."""
+    train = load_av(av / "mouths", av / "audio", "train")
+    draws = {seed: train.sample(3, seed).sources for seed in range(20)}
+    assert draws[0] == train.sample(3, 0).sources  # seeded
+    for sources in draws.values():
+        rows = [train.sources.index(s) for s in sources]
+        assert len(set(rows)) == 3 and rows == sorted(rows)
+    assert len({tuple(s) for s in draws.values()}) > 5  # the seed matters
+    assert any(s != train.sources[:3] for s in draws.values())
+    assert max(train.sources.index(s) for d in draws.values() for s in d) >= len(train) - 2  # the whole split
+    assert train.sample(0, 1).sources == train.sample(len(train) + 1, 1).sources == train.sources

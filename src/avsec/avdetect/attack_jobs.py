@@ -2,12 +2,13 @@
 target sentence for C&W) or the benign scores, resumably; rule gather_attack_av joins them into the method's
 ``attack.json`` and ``examples/``, which detect_av and the report read (:mod:`avsec.avdetect.gather`).
 
-A setting job (:func:`attack_setting`) attacks the first ``clips`` clips of each split (val: where the detector's
-threshold is chosen; test: where it is measured) batch by batch and records every clip's prediction, distortion
-and SyncNet offset and confidence. Its progress (the finished batches' records) goes to ``<out>.resume`` after a
-batch once ``save_every`` seconds have passed, and at once when SLURM or a user sends SIGUSR1, SIGTERM or SIGINT;
-then the job exits 75 and a rerun continues after the last finished batch. Batches are independent (the attacks
-draw no random numbers), so a resumed job writes exactly what an uninterrupted one writes, but for the timing.
+A setting job (:func:`attack_setting`) attacks ``clips`` clips of each split, drawn at random with ``seed`` (val:
+where the detector's threshold is chosen; test: where it is measured) batch by batch and records every clip's
+prediction, distortion and SyncNet offset and confidence. Its progress (the finished batches' records) goes to
+``<out>.resume`` after a batch once ``save_every`` seconds have passed, and at once when SLURM or a user sends
+SIGUSR1, SIGTERM or SIGINT; then the job exits 75 and a rerun continues after the last finished batch. Batches are
+independent (the attacks draw no random numbers), so a resumed job writes exactly what an uninterrupted one writes,
+but for the timing.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class AttackSettings(CWSettings):
     eps_audio: int | list[int]
     eps_video: int | list[int]
     splits: str | list[str] | tuple[str, ...] = ("val", "test")
-    clips: int = 0  # the first clips of each split (0: all)
+    clips: int = 0  # clips of each split, drawn at random with ``seed`` (0: all)
     batch: int = 16
     examples: int = 1  # adversarial test videos written per setting
     vshift: int = VSHIFT
@@ -95,9 +96,10 @@ def attack_setting(
     out: str | Path,
     settings: AttackSettings,
 ) -> dict:
-    """One attack_av job: ``setting`` (a name of ``method``'s grid, or ``benign``) on the first ``clips`` clips of
-    each split, written to the folder ``out`` (:data:`RESULT` and, for a setting, ``examples`` adversarial test
-    videos with their audio). Resumable (module docstring); raises Interrupted after saving on a signal."""
+    """One attack_av job: ``setting`` (a name of ``method``'s grid, or ``benign``) on ``clips`` clips of each
+    split (drawn at random with ``seed``, the same for every setting), written to the folder ``out``
+    (:data:`RESULT` and, for a setting, ``examples`` adversarial test videos with their audio). Resumable (module
+    docstring); raises Interrupted after saving on a signal."""
     if method not in ATTACK_CORPUS:
         raise ConfigError(f"unknown attack {method!r}; choose one of {', '.join(ATTACK_CORPUS)}")
     s = settings
@@ -111,7 +113,7 @@ def attack_setting(
         raise InputError(recogniser, f"{method} attacks a {expected!r} recogniser, this one has a {model.head!r} head")
     sync, _ = load_syncnet(syncnet, dev)
     classes = ckpt["classes"]
-    data = {split: load_av(mouths, audio, split).take(s.clips) for split in _as_list(s.splits)}
+    data = {split: load_av(mouths, audio, split).sample(s.clips, s.seed) for split in _as_list(s.splits)}
     out = Path(out)
     resume = out.with_name(out.name + ".resume")
     key = hashlib.sha256(

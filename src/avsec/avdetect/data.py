@@ -70,9 +70,12 @@ class AVClips:
             self.skipped,
         )
 
-    def take(self, n: int) -> AVClips:
-        """The first ``n`` clips (all when ``n`` is 0)."""
-        return self if not n or n >= len(self) else self.subset(range(n))
+    def sample(self, n: int, seed: int) -> AVClips:
+        """``n`` clips drawn at random (seeded) over the whole split, kept in manifest order (all when ``n`` is 0 or
+        at least the split): a manifest sorted by speaker or word gives every speaker or word its chance."""
+        if not n or n >= len(self):
+            return self
+        return self.subset(np.sort(np.random.default_rng(seed).choice(len(self), n, replace=False)))
 
     def video_row(self, i: int) -> np.ndarray:
         """Clip ``i``'s crops, memory-mapped (T, 96, 96) uint8: slicing it reads only the frames asked for."""

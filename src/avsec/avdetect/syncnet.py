@@ -9,8 +9,8 @@ Our own networks take 88×88 grey mouth crops (``channels=1``, ``size=88``): the
 is the spatial size left after the stack (6 for 224, 2 for 88), so it always ends at 1×1.
 
 :func:`sync_distances` and :func:`offset_confidence` follow the paper's §4 and ``syncnet_python``: the L2
-distance of every 5-frame video window's embedding to the audio embeddings ±15 frames around it (zero features
-beyond the clip, as ``syncnet_python`` pads), averaged over the windows; offset = 15 − argmin, confidence =
+distance of every 5-frame video window's embedding to the audio embeddings ±vshift (25) frames around it (zero features
+beyond the clip, as ``syncnet_python`` pads), averaged over the windows; offset = vshift − argmin, confidence =
 median − min (docs/protocols.md, paper 4).
 
 :func:`train_syncnet` (rule train_syncnet) trains it contrastively on in-sync and shifted windows of the
@@ -44,7 +44,7 @@ from avsec.train.checkpoint import build_from
 
 WINDOW = 5  # video frames per window
 MFCC_STEPS = 20  # MFCC steps per window (4 per frame)
-VSHIFT = 15  # offsets searched: ±15 frames
+VSHIFT = 25  # offsets searched: ±25 frames, the paper's ±1 s at 25 fps (config.yaml avdetect.syncnet.vshift)
 
 
 def _ch(channels: int, width: float) -> int:

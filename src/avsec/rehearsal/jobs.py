@@ -290,7 +290,7 @@ def _attack(method: str) -> Job:
         return ["workflow/scripts/attack_av.py", "--method", method, "--setting", setting, *_av(c, corpus),
                 "--recogniser", str(c.work / "recogniser.pt"), "--syncnet", str(c.work / "syncnet.pt"), "--out",
                 str(c.work / "attack"), "--seed", str(c.config["seed"]), "--threads", str(c.threads),
-                *settings]  # fmt: skip
+                "--vshift", str(c.config["avdetect"]["syncnet"]["vshift"]), *settings]  # fmt: skip
 
     def full(c: Context) -> Full:
         cfg = _attack_cfg(c, method)
