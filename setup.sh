@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Idempotent set-up: Debian tools (when root), a .venv in the repository root with the pinned environment.
 #   bash setup.sh          tools for running the workflow (ffmpeg, espeak-ng)
-#   bash setup.sh --test   also what the tests need (slurm-wlm and munge for the local SLURM cluster, sox)
+#   bash setup.sh --test   also what the tests need (slurm-wlm and munge for the local SLURM cluster, sox, chromium
+#                          to open the HTML report)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 need=(ffmpeg espeak-ng)
-[ "${1:-}" = "--test" ] && need+=(slurm-wlm munge sox)
+[ "${1:-}" = "--test" ] && need+=(slurm-wlm munge sox chromium)
 
 missing=()
 for pkg in "${need[@]}"; do

@@ -122,7 +122,7 @@ rule report_advgan:
         # the same mapping by the same function (avsec.advgan.names.report_inputs)
         **report_inputs(SCALE["advgan"]["generators"]),
     output:
-        directory("results/advgan/report"),
+        paper_report("advgan"),
     log:
         "results/logs/advgan/report_advgan.log",
     benchmark:

@@ -156,7 +156,7 @@ rule report_avdetect:
             for method in AVDETECT_ATTACKS[corpus]
         ],
     output:
-        directory("results/avdetect/report"),
+        paper_report("avdetect"),
     log:
         "results/logs/avdetect/report_avdetect.log",
     benchmark:

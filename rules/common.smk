@@ -14,6 +14,7 @@ from avsec.core.config import validate as check_schema
 from avsec.core.errors import ConfigError
 from avsec.data.synth import CORPORA
 from avsec.rehearsal.jobs import check_rehearsal
+from avsec.report.folder import FOLDERS as REPORT_FOLDERS
 from avsec.stego.names import BASELINES as STEGO_BASELINES
 from avsec.stego.names import check_stego
 from avsec.stego.names import report_inputs as stego_report_files
@@ -226,4 +227,26 @@ def avdetect_attack_results(corpus):
         "results/avdetect/{corpus}/attacks/{method}/attack.json",
         corpus=corpus,
         method=AVDETECT_ATTACKS[corpus],
+    )
+
+
+# ---- the HTML report (snakemake --report): one category per paper -----------------------------------------------
+REPORT_CATEGORIES = {
+    "stego": "Paper 1: audio in audio (GAN steganography)",
+    "advgan": "Paper 2: SpeechAdvGan (adversarial audio)",
+    "imgstego": "Paper 3: images in speech spectrograms",
+    "avdetect": "Paper 4: detecting attacks on audiovisual speech",
+}
+
+
+def paper_report(paper):
+    """results/<paper>/report, a report() output: every file of its tables/, figures/, audio/ and video/
+    (avsec.report.folder) under the paper's category, one subcategory per folder, captioned by
+    workflow/report/<paper>.rst."""
+    return report(
+        directory(f"results/{paper}/report"),
+        patterns=[f"{{folder,{'|'.join(REPORT_FOLDERS)}}}/{{file}}"],
+        category=REPORT_CATEGORIES[paper],
+        subcategory=lambda wildcards: REPORT_FOLDERS[wildcards.folder],
+        caption=f"../workflow/report/{paper}.rst",
     )

@@ -129,7 +129,7 @@ rule report_imgstego:
             column=(*IMGSTEGO_VARIANTS, "enhanced"),
         ),
     output:
-        directory("results/imgstego/report"),
+        paper_report("imgstego"),
     log:
         "results/logs/imgstego/report_imgstego.log",
     benchmark:

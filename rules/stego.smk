@@ -126,7 +126,7 @@ rule report_stego:
         # same runs mapping by the same function (avsec.stego.names.report_inputs)
         **stego_report_files(SCALE["stego"]["runs"]),
     output:
-        directory("results/stego/report"),
+        paper_report("stego"),
     log:
         "results/logs/stego/report_stego.log",
     benchmark:

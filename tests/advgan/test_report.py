@@ -128,18 +128,31 @@ def _read_tsv(path: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
     return header[1:], {row[0]: dict(zip(header[1:], row[1:], strict=True)) for row in rows}
 
 
+def _section(out: Path, heading: str) -> str:
+    """The Markdown of one section of report.md: from ``heading`` to the next ``## `` heading."""
+    page = (out / "report.md").read_text()
+    start = page.index(heading)
+    end = page.find("\n## ", start + 1)
+    return page[start : end if end >= 0 else None]
+
+
 def test_report_writes_every_file(report):
     out, _ = report
-    names = {p.name for p in out.iterdir()}
-    expected = {"table1.md", "table2.md", "victims.md", "report.md", "figure7.png"}
-    expected |= {f"success_{v}.{ext}" for v in ("wideresnet", "samplecnn") for ext in ("tsv", "png")}
+    names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    expected = {"tables/table1.html", "tables/table2.html", "tables/victims.html", "report.md", "figures/figure7.png"}
+    expected |= {"audio/figure7_original.wav", "audio/figure7_adversarial.wav"}
+    expected |= {f"tables/success_{v}.tsv" for v in ("wideresnet", "samplecnn")}
+    expected |= {f"figures/success_{v}.png" for v in ("wideresnet", "samplecnn")}
     assert names == expected
+    clips = out.parents[1] / "advgan/wideresnet/all_to_go/examples"  # Figure 7's example, copied
+    assert (out / "audio/figure7_original.wav").read_bytes() == (clips / "on_0_clean.wav").read_bytes()
+    assert (out / "audio/figure7_adversarial.wav").read_bytes() == (clips / "on_0_adv.wav").read_bytes()
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
 def test_success_matrix_has_a_blank_diagonal_and_the_generators_cells(report):
     out, _ = report
-    columns, rows = _read_tsv(out / "success_wideresnet.tsv")
+    columns, rows = _read_tsv(out / "tables/success_wideresnet.tsv")
     assert columns == WORDS and list(rows) == WORDS
     assert all(rows[w][w] == "" for w in WORDS)  # including go→go, which the per-target generator scored
     assert float(rows["yes"]["no"]) == pytest.approx(0.8)  # per pair
@@ -148,7 +161,7 @@ def test_success_matrix_has_a_blank_diagonal_and_the_generators_cells(report):
     assert float(rows["stop"]["go"]) == pytest.approx(0.6)  # the per-pair generator wins over the per-target one
     filled = {(s, t) for s in WORDS for t in WORDS if rows[s][t]}
     assert filled == {("yes", "no"), ("yes", "go"), ("on", "go"), ("stop", "go")}
-    columns, rows = _read_tsv(out / "success_samplecnn.tsv")
+    columns, rows = _read_tsv(out / "tables/success_samplecnn.tsv")
     assert columns == GENRES and float(rows["blues"]["reggae"]) == pytest.approx(0.5)
 
 
@@ -176,7 +189,7 @@ def _fake_evaluations():
 
 def test_table1_has_the_papers_numbers_and_ours(report):
     out, _ = report
-    text = (out / "table1.md").read_text()
+    text = _section(out, "## Table 1")
     for number in ("92.33%", "20.27", "0.009", "84.96%", "15.72", "231.46", "89.25%", "17.57", "368.29"):
         assert number in text
     for number in ("90.58%", "26.92", "0.01", "82.76%", "14.15", "215.36", "89.10%", "15.39", "452.21"):
@@ -191,11 +204,15 @@ def test_table1_has_the_papers_numbers_and_ours(report):
     assert "25,000× (batched)" in ga and "3,125× (batch 1)" in ga  # 12.5 / 0.0005 and 12.5 / 0.004
     assert "SirenAttack-style PSO (ours)" in text and "40,000× (batched)" in text
     assert "25,718×" in text  # the paper's own 231.46 / 0.009
+    page = (out / "tables/table1.html").read_text()  # what Snakemake's report shows: the same rows as HTML
+    assert "<h1>Table 1: success rate, SNR and time per example</h1>" in page
+    assert "<td>Alzantot et al. GA (ours)</td><td>50.00%</td><td>15.00</td><td>12.50</td>" in page
+    assert "<p>WideResNet on speech_commands:</p>" in page
 
 
 def test_table2_per_target_beside_the_paper(report):
     out, _ = report
-    text = (out / "table2.md").read_text()
+    text = _section(out, "## Table 2")
     row = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
     assert "| 22.02 |" in row["go"] and "| 3.060 |" in row["go"]  # the paper's values for "go"
     assert f"| {np.mean([22.5, 16.0]):.2f} |" in row["go"]  # all_to_go (overall 22.5) and stop_to_go
@@ -209,10 +226,11 @@ def test_table2_per_target_beside_the_paper(report):
 
 def test_victims_and_report_page(report):
     out, _ = report
-    victims = (out / "victims.md").read_text()
+    victims = _section(out, "## Victim accuracy")
     assert "96.03%" in victims and "92.90%" in victims and "93.00%" in victims
     page = (out / "report.md").read_text()
-    for link in ("(figure7.png)", "(success_wideresnet.png)", "(success_samplecnn.tsv)", "(table1.md)"):
+    links = ("(figures/figure7.png)", "(figures/success_wideresnet.png)", "(tables/success_samplecnn.tsv)")
+    for link in (*links, "(tables/table1.html)", "(audio/figure7_adversarial.wav)"):
         assert link in page
     assert "92.33%" in page and "reggage" in page  # the tables are inline
     assert "1 per target (all_to_go)" in page and "4 of 90 matrix cells filled" in page
@@ -221,10 +239,10 @@ def test_victims_and_report_page(report):
 def test_pngs_are_real_images(report):
     out, _ = report
     for name in ("figure7.png", "success_wideresnet.png", "success_samplecnn.png"):
-        assert (out / name).read_bytes()[:8] == PNG_MAGIC
-        image = imread(out / name)
+        assert (out / "figures" / name).read_bytes()[:8] == PNG_MAGIC
+        image = imread(out / "figures" / name)
         assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
-    wide = imread(out / "figure7.png")
+    wide = imread(out / "figures/figure7.png")
     assert wide.shape[1] > 3 * wide.shape[0]  # six panels in one row, as in the paper
 
 
@@ -280,7 +298,7 @@ def _write_json(path: Path, value: dict) -> None:
 
 
 def _contents(directory: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+    return {p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 def test_report_from_files_is_the_report_of_their_contents(tmp_path):

@@ -69,3 +69,9 @@ def test_attack_detect_report(av, trained, tmp_path):
     report = (tmp_path / "report" / "report.md").read_text()
     assert "| FGSM (ε_A=1024, ε_V=4) |" in report and "(15.20%)" in report  # ours beside the paper's
     assert (tmp_path / "report" / "figures" / "roc_lrw.png").stat().st_size > 0
+    # each table is also an HTML page (what Snakemake's report shows); the example videos are in video/
+    pages = sorted(p.name for p in (tmp_path / "report" / "tables").iterdir())
+    assert pages == ["networks.html", "table1.html", "table2.html", "table3.html", "table4.html"]
+    assert "<td>FGSM (ε_A=1024, ε_V=4)</td>" in (tmp_path / "report" / "tables" / "table1.html").read_text()
+    videos = sorted(p.name for p in (tmp_path / "report" / "video").iterdir())
+    assert videos == ["fgsm_a1024_v4_0.mp4", "fgsm_a256_v4_0.mp4"] and "(video/fgsm_a256_v4_0.mp4)" in report

@@ -54,13 +54,17 @@ def test_report_puts_the_papers_numbers_beside_ours(tmp_path):
     assert "| MAE (image, 0–255) | 10.0000 | 13.3901 | 11.0000 | 7.3529 | 12.0000 | 8.1673 |" in text
     assert "| SSIM (image) | 0.8000 | 0.8666 | 0.8100 | 0.9246 | 0.8200 | 0.9486 |" in text
     assert "| – | 0.4999 |" in text and "Carriers rejected (shorter than the 1 s window): 1." in text
-    assert (out / "table.tsv").read_text().splitlines()[1].startswith("MAE (image, 0–255)\t10.0000\t13.3901")
-    assert {p.name for p in out.iterdir()} == {
-        "report.md", "table.tsv", "images.png", "spectrograms.png", "training.png", "wav"
+    assert (out / "tables/results.tsv").read_text().splitlines()[1].startswith("MAE (image, 0–255)\t10.0000\t13.3901")
+    page = (out / "tables/results.html").read_text()  # the table as Snakemake's report shows it, with its note
+    assert "<tr><td>SSIM (image)</td><td>0.8000</td><td>0.8666</td><td>0.8100</td>" in page
+    assert "<p>† Our copy of the paper lost these row labels" in page
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} == {
+        "report.md", "tables/results.tsv", "tables/results.html", "figures/images.png", "figures/spectrograms.png",
+        "figures/training.png", "audio/carrier_0.wav",
     }  # fmt: skip
-    assert (out / "wav" / "carrier_0.wav").is_file()
+    assert (out / "audio/carrier_0.wav").read_bytes() == (tmp_path / "r/ssim/examples/carrier_0.wav").read_bytes()
     again = report.write_report(*_inputs(tmp_path / "r"), tmp_path / "again")
-    for name in ("images.png", "spectrograms.png", "training.png", "report.md"):
+    for name in ("figures/images.png", "figures/spectrograms.png", "figures/training.png", "report.md"):
         assert (out / name).read_bytes() == (again / name).read_bytes(), name
 
 

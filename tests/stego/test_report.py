@@ -13,7 +13,7 @@ from avsec.core.config import flags
 from avsec.core.errors import InputError
 from avsec.io.audio import write_audio
 from avsec.stego.names import report_inputs
-from avsec.stego.report import PAPER, mixing_reference, write_report
+from avsec.stego.report import PAPER, ROWS, mixing_reference, write_report
 from conftest import REPO, VENV_ENV
 
 ROW = {"carrier_mse": 0.001, "secret_mse": 0.002, "carrier_snr_db": 5.0, "secret_snr_db": 1.5}
@@ -92,27 +92,41 @@ def test_mixing_reference():
 def test_report_puts_the_papers_numbers_beside_ours(results, tmp_path):
     out = tmp_path / "report"
     build_report(results, out, {"timit": ["ran_nor", "hpf_nor", "ran_an"], "librispeech": "ran_nor"})
-    names = sorted(p.name for p in out.iterdir())
-    assert names == ["figure3.png", "report.md", "runs.md", "table2.md", "table3.md", "table4.md", "table4.png"]
-    table2 = (out / "table2.md").read_text()
-    assert "| TIMIT | RAN | 0.0010 | 0.0001 | 0.0020 | 0.0003 | 6.25 | 6.85 | 1.50 | 0.36 | -3.00 | 0.92 |" in table2
-    assert "| LibriSpeech | HPF | – | 0.0056 |" in table2  # not trained at this scale: blank beside the paper's
-    table3 = (out / "table3.md").read_text()
-    assert "| TIMIT | AN | 0.0010 | 0.0042 | 0.0020 | 0.0002 | 3.50 | 5.96 |" in table3
-    table4 = (out / "table4.md").read_text()
-    assert "| TIMIT | GAN steganography (ours) [ran_nor] | 0.6100 | 0.7200 |" in table4
-    assert "| LibriSpeech | EECS (paper) | 0.7024 | 0.9145 |" in table4
-    assert len(PAPER["table4"]["timit"]) == 3
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    clips = [f"audio/{d}_ran_nor_{row}.wav" for d in ("librispeech", "timit") for row in sorted(ROWS)]
+    assert files == [
+        *clips,
+        "figures/figure3.png",
+        "figures/table4.png",
+        "report.md",
+        "tables/runs.html",
+        "tables/table2.html",
+        "tables/table3.html",
+        "tables/table4.html",
+    ]
     report = (out / "report.md").read_text()
-    assert "![Figure 3](figure3.png)" in report and "## Table 4" in report
-    assert (out / "figure3.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| TIMIT | RAN | 0.0010 | 0.0001 | 0.0020 | 0.0003 | 6.25 | 6.85 | 1.50 | 0.36 | -3.00 | 0.92 |" in report
+    assert "| LibriSpeech | HPF | – | 0.0056 |" in report  # not trained at this scale: blank beside the paper's
+    assert "| TIMIT | AN | 0.0010 | 0.0042 | 0.0020 | 0.0002 | 3.50 | 5.96 |" in report
+    assert "| TIMIT | GAN steganography (ours) [ran_nor] | 0.6100 | 0.7200 |" in report
+    assert "| LibriSpeech | EECS (paper) | 0.7024 | 0.9145 |" in report
+    assert len(PAPER["table4"]["timit"]) == 3
+    assert "![Figure 3](figures/figure3.png)" in report and "## Table 4" in report
+    # the same rows on the tables' HTML pages, which Snakemake's report shows
+    table2 = (out / "tables/table2.html").read_text()
+    assert "<td>TIMIT</td><td>RAN</td><td>0.0010</td><td>0.0001</td>" in table2 and "<h1>Table 2: MSE" in table2
+    assert "<td>EECS (paper)</td><td>0.7024</td>" in (out / "tables/table4.html").read_text()
+    assert (out / "figures/figure3.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Figure 3's clips, copied: the TIMIT column is ran_nor's first example
+    copied = (out / "audio/timit_ran_nor_stego.wav").read_bytes()
+    assert copied == (results / "timit/ran_nor/examples/0_stego.wav").read_bytes()
 
 
 def test_report_figures_are_byte_identical_when_rebuilt(results, tmp_path):
     runs = {"timit": ["ran_nor", "hpf_nor", "ran_an"], "librispeech": ["ran_nor"]}
     build_report(results, tmp_path / "a", runs)
     build_report(results, tmp_path / "b", runs)
-    for name in ("figure3.png", "table4.png", "report.md"):
+    for name in ("figures/figure3.png", "figures/table4.png", "report.md", "tables/table2.html"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
@@ -137,5 +151,5 @@ def test_the_script_reads_the_files_the_runs_name(results, tmp_path, monkeypatch
         [*script, *flags(runs).split(), "--out", str(tmp_path / "b")], capture_output=True, text=True, env=VENV_ENV
     )
     assert done.returncode == 0, done.stderr
-    for name in ("report.md", "runs.md", "table2.md", "table4.md", "figure3.png", "table4.png"):
+    for name in ("report.md", "tables/runs.html", "tables/table4.html", "figures/figure3.png", "figures/table4.png"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

@@ -4,9 +4,11 @@ second copy, with byte-identical artifacts; the synthetic corpora's defects end 
 from __future__ import annotations
 
 import hashlib
+import html as htmllib
 import json
 import math
 import re
+import shutil
 import subprocess
 
 import numpy as np
@@ -15,15 +17,16 @@ import yaml
 
 from avsec.io.shards import ShardedArray, read_tsv
 from avsec.metrics.image import image_ssim
+from avsec.report.folder import FOLDERS
 from conftest import VENV_ENV, copy_workflow, tool
 
 pytestmark = pytest.mark.slow
 
 
 TIMED = (  # tables of measured times
-    "results/advgan/report/table1.md",
+    "results/advgan/report/tables/table1.html",
     "results/advgan/report/report.md",
-    "results/stego/report/runs.md",
+    "results/stego/report/tables/runs.html",
     "results/stego/report/report.md",
 )
 
@@ -45,6 +48,11 @@ def digests(root) -> dict[str, str]:
                 data = json.dumps(untimed(json.loads(data)), sort_keys=True).encode()
             out[rel] = hashlib.sha256(data).hexdigest()
     return out
+
+
+def report_files(report) -> set[str]:
+    """The files of a paper's report folder, relative to it (tables/…, figures/…, audio/…, video/…)."""
+    return {p.relative_to(report).as_posix() for p in report.rglob("*") if p.is_file()}
 
 
 def untimed(value):
@@ -131,10 +139,16 @@ def test_paper2_victims_learn_and_generators_attack(snakemake_run):
         if result["victim"] == "wideresnet":
             assert result["success"] >= 0.3, result
     report = advgan / "report"
-    assert {"table1.md", "table2.md", "figure7.png", "success_wideresnet.png", "success_samplecnn.tsv"} <= {
-        p.name for p in report.iterdir()
-    }
-    assert "92.33%" in (report / "table1.md").read_text()
+    assert {
+        "tables/table1.html",
+        "tables/table2.html",
+        "tables/success_samplecnn.tsv",
+        "figures/figure7.png",
+        "figures/success_wideresnet.png",
+        "audio/figure7_original.wav",
+        "audio/figure7_adversarial.wav",
+    } <= report_files(report)
+    assert "92.33%" in (report / "tables/table1.html").read_text()
 
 
 def test_rerun_of_one_generator_plans_one_training_job(snakemake_run):
@@ -225,11 +239,12 @@ def test_paper1_trains_every_triple_and_reports_tables_2_to_4(snakemake_run):
             result = json.loads((root / dataset / "security" / f"{method}.json").read_text())
             assert 0 <= result["rich_model_accuracy"] <= 1 and 0 <= result["cnn_accuracy"] <= 1, result
     report = root / "report"
-    assert {"table2.md", "table3.md", "table4.md", "figure3.png", "table4.png", "report.md"} <= {
-        p.name for p in report.iterdir()
-    }
-    assert "6.85" in (report / "table2.md").read_text() and "0.9156" in (report / "table4.md").read_text()
-    assert "LSB matching (ours)" in (report / "table4.md").read_text()
+    tables = {f"tables/{name}.html" for name in ("table2", "table3", "table4", "runs")}
+    clips = {f"audio/{d}_ran_nor_{row}.wav" for d in ("timit", "librispeech") for row in ("carrier", "revealed")}
+    assert {"report.md", "figures/figure3.png", "figures/table4.png", *tables, *clips} <= report_files(report)
+    table4 = (report / "tables/table4.html").read_text()
+    assert "6.85" in (report / "tables/table2.html").read_text() and "0.9156" in table4
+    assert "LSB matching (ours)" in table4
 
 
 def test_rerun_of_one_stego_run_plans_its_training_evaluation_and_report(snakemake_run):
@@ -255,12 +270,12 @@ def test_paper3_revealed_images_are_recognisable_and_the_table_has_the_papers_nu
     other = image_ssim(np.moveaxis(revealed[0], 0, -1), np.moveaxis(original[1], 0, -1))
     assert own > other + 0.25, (own, other)
     report = root / "report"
-    assert {"report.md", "table.tsv", "images.png", "spectrograms.png", "training.png"} <= {
-        p.name for p in report.iterdir()
-    }
+    figures = {f"figures/{name}.png" for name in ("images", "spectrograms", "training")}
+    assert {"report.md", "tables/results.tsv", "tables/results.html", *figures} <= report_files(report)
     text = (report / "report.md").read_text()
     assert "13.3901" in text and "0.9246" in text and "0.9486" in text
-    assert sorted(p.name for p in (report / "wav").iterdir()) == [
+    assert "<td>0.9486</td>" in (report / "tables/results.html").read_text()
+    assert sorted(p.name for p in (report / "audio").iterdir()) == [
         "carrier_0.wav", "carrier_1.wav", "embedded_0.wav", "embedded_1.wav"
     ]  # fmt: skip
 
@@ -295,4 +310,90 @@ def test_paper4_sync_confidence_separates_and_attacks_lower_accuracy(snakemake_r
     assert "(97.20%)" in text and "(0.99)" in text  # the paper's LRW accuracy and FGSM AUC beside ours
     figures = {p.name for p in (report / "figures").iterdir()}
     assert {"figure1d_grid_confidence.png", "roc_lrw.png", "roc_grid.png"} <= figures
-    assert sorted(p.suffix for p in (report / "examples").iterdir()) == [".mp4"] * 8  # one per smoke setting
+    assert sorted(p.suffix for p in (report / "video").iterdir()) == [".mp4"] * 8  # one per smoke setting
+    pages = {f"tables/{name}.html" for name in ("networks", "table1", "table2", "table3", "table4")}
+    assert pages <= report_files(report)
+
+
+# Clicks through the report as a reader would (each paper's category, each subcategory, the first table or figure)
+# and writes what it found into the page, for --dump-dom.
+REPORT_READER = """<script>
+(async function () {
+  const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const links = () => [...document.querySelectorAll("nav a")];
+  const click = async (text) => {
+    const link = links().find((a) => a.textContent.trim() === text);
+    if (!link) throw new Error("no link " + JSON.stringify(text));
+    link.click();
+    await wait(500);
+  };
+  const home = async () => { document.querySelector("nav ol a").click(); await wait(500); };
+  const found = {};
+  try {
+    await wait(1000);
+    const items = [...document.querySelectorAll("nav li")].map((li) => li.textContent.trim());
+    for (const category of items.slice(items.indexOf("Results") + 1)) {
+      await click(category);
+      const subcategories = links().map((a) => a.textContent.trim()).filter((t) => t && t !== category);
+      found[category] = {};
+      for (const subcategory of subcategories.filter((t) => t !== "Results")) {
+        await home();
+        await click(category);
+        await click(subcategory);
+        const rows = [...document.querySelectorAll("tr")].filter((tr) => tr.textContent.trim().startsWith("results/"));
+        const files = rows.map((tr) => tr.textContent.trim());
+        const download = rows.length ? rows[0].querySelector("a[download]") : null;
+        const viewable = rows.find((tr) => /[.](html|png)$/.test(tr.textContent.trim()));
+        let shown = null;
+        if (viewable) {
+          viewable.querySelector("a[href='#']").click();
+          await wait(500);
+          const content = document.querySelector("iframe, img[src^='data:image/png']");
+          shown = content ? content.getAttribute("src").split(";")[0] : null;
+        }
+        const offered = download && download.getAttribute("href").split(";")[0];
+        found[category][subcategory] = {files, shown, download: offered};
+      }
+      await home();
+    }
+  } catch (error) {
+    found.error = String(error);
+  }
+  const out = document.createElement("pre");
+  out.id = "avsec-found";
+  out.textContent = JSON.stringify(found);
+  document.body.appendChild(out);
+})();
+</script>"""
+
+
+def test_the_html_report_lists_every_papers_results_in_a_browser(snakemake_run, tmp_path):
+    """`snakemake --report` on the finished run, opened in headless Chromium and clicked through: each paper is a
+    category whose Tables, Figures, Audio examples / Videos list the files of its report folder; a table opens as a
+    page, a figure as an image, a WAV or MP4 is offered for download."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("no chromium (Debian package; bash setup.sh --test installs it)")
+    page = tmp_path / "report.html"
+    run([tool("snakemake"), "--report", str(page)], snakemake_run)
+    html = page.read_text(encoding="utf-8")
+    cut = html.rindex("</body>")
+    (tmp_path / "read.html").write_text(html[:cut] + REPORT_READER + html[cut:], encoding="utf-8")
+    done = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=60000", "--dump-dom",
+         str(tmp_path / "read.html")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(htmllib.unescape(re.search(r'<pre id="avsec-found">(.*?)</pre>', done.stdout, re.S)[1]))
+    papers = {"stego": "Paper 1", "advgan": "Paper 2", "imgstego": "Paper 3", "avdetect": "Paper 4"}
+    assert "error" not in found and [c.split(":")[0] for c in found] == list(papers.values()), found
+    for paper, (category, listed) in zip(papers, found.items(), strict=True):
+        on_disk: dict[str, list[str]] = {}  # subcategory -> the files of its folder, as the report names them
+        for file in sorted(report_files(snakemake_run / "results" / paper / "report")):
+            if "/" in file:
+                on_disk.setdefault(FOLDERS[file.split("/")[0]], []).append(f"results/{paper}/report/{file}")
+        assert {sub: sorted(v["files"]) for sub, v in listed.items()} == on_disk, category
+        assert listed["Tables"]["shown"] == "data:text/html" and listed["Figures"]["shown"] == "data:image/png"
+        media = listed["Videos"] if paper == "avdetect" else listed["Audio examples"]
+        assert media["download"] == ("data:video/mp4" if paper == "avdetect" else "data:audio/x-wav"), media

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from avsec.core.errors import InputError
 from avsec.io.atomic import atomic_path
 from avsec.io.audio import INT16_SCALE, read_audio
 from avsec.metrics.audio import snr_db
+from avsec.report.folder import report_file, write_table_page
 from avsec.report.tables import BLANK, heatmap, markdown_table, new_figure, save_figure
 
 # The paper's numbers (Wang et al., IEEE Access 8, 2020): victim accuracy (section V-B), Table 1 (success rate,
@@ -109,21 +111,25 @@ def report_from_files(
 
 
 def write_report(out_dir: str | Path, victims: list[dict], evaluations: list[dict], baselines: list[dict]) -> None:
-    """Write paper 2's report directory atomically (all of it or nothing).
+    """Write paper 2's report directory atomically (all of it or nothing), in the layout of
+    :mod:`avsec.report.folder`.
 
-    ``out_dir`` receives ``success_<victim>.tsv/.png`` (Figures 4/5), ``table1.md``, ``table2.md``,
-    ``victims.md``, ``figure7.png`` (when some evaluation has an example) and ``report.md`` linking them.
+    ``out_dir`` receives ``tables/success_<victim>.tsv`` and ``figures/success_<victim>.png`` (Figures 4/5),
+    ``tables/{victims,table1,table2}.html``, ``figures/figure7.png`` and ``audio/figure7_{original,adversarial}.wav``
+    (when some evaluation has an example) and ``report.md`` linking them.
     """
     groups = _group(victims, evaluations, baselines)
     with atomic_path(out_dir, directory=True) as tmp:
         for victim in groups:
             matrix = cell_matrix(victim.labels, victim.evaluations, "success")
-            (tmp / f"success_{victim.name}.tsv").write_text(_matrix_tsv(matrix, victim.labels), encoding="utf-8")
+            report_file(tmp, "tables", f"success_{victim.name}.tsv").write_text(
+                _matrix_tsv(matrix, victim.labels), encoding="utf-8"
+            )
             heatmap(
                 matrix,
                 victim.labels,
                 victim.labels,
-                tmp / f"success_{victim.name}.png",
+                report_file(tmp, "figures", f"success_{victim.name}.png"),
                 f"Targeted success rate, {victim.title} (ours)",
                 xlabel="target",
                 ylabel="source",
@@ -136,10 +142,14 @@ def write_report(out_dir: str | Path, victims: list[dict], evaluations: list[dic
             "table2": ("Table 2: SNR (dB) and PESQ per target label", table2_section(groups)),
         }
         for stem, (title, body) in sections.items():
-            (tmp / f"{stem}.md").write_text(f"# {title}\n\n{body}", encoding="utf-8")
+            write_table_page(tmp, stem, title, body)
         picked = pick_example(evaluations)
         if picked is not None:
-            figure7(*picked, tmp / "figure7.png")
+            figure7(*picked, report_file(tmp, "figures", "figure7.png"))
+            evaluation, example = picked
+            for kind, name in (("clean", "original"), ("adversarial", "adversarial")):
+                clip = Path(evaluation.get("path", ".")) / example[kind]
+                shutil.copyfile(clip, report_file(tmp, "audio", f"figure7_{name}.wav"))
         (tmp / "report.md").write_text(_report_page(groups, sections, picked), encoding="utf-8")
 
 
@@ -336,10 +346,10 @@ def _report_page(groups: Sequence[_Victim], sections: dict[str, tuple[str, str]]
     lines = [
         "# Paper 2: targeted speech adversarial examples with a GAN (SpeechAdvGan)",
         "",
-        "Our run beside the numbers of Wang et al., IEEE Access 8 (2020). Files: [victims.md](victims.md), "
-        "[table1.md](table1.md), [table2.md](table2.md), "
-        + ", ".join(f"[success_{v.name}.tsv](success_{v.name}.tsv)" for v in groups)
-        + (", [figure7.png](figure7.png)." if picked else "."),
+        "Our run beside the numbers of Wang et al., IEEE Access 8 (2020). Files: [tables/victims.html]"
+        "(tables/victims.html), [tables/table1.html](tables/table1.html), [tables/table2.html](tables/table2.html), "
+        + ", ".join(f"[tables/success_{v.name}.tsv](tables/success_{v.name}.tsv)" for v in groups)
+        + (", [figures/figure7.png](figures/figure7.png), audio/." if picked else "."),
         "",
         "## What this run covers",
         "",
@@ -372,20 +382,22 @@ def _report_page(groups: Sequence[_Victim], sections: dict[str, tuple[str, str]]
     lines += ["## Figures 4 and 5: targeted success rate (rows source, columns target)", ""]
     for victim in groups:
         lines += [
-            f"![success matrix, {victim.title}](success_{victim.name}.png)",
+            f"![success matrix, {victim.title}](figures/success_{victim.name}.png)",
             "",
-            f"Values: [success_{victim.name}.tsv](success_{victim.name}.tsv).",
+            f"Values: [tables/success_{victim.name}.tsv](tables/success_{victim.name}.tsv).",
             "",
         ]
     lines += ["## Figure 7: an original clip and its adversarial example", ""]
     if picked:
         evaluation, example = picked
         lines += [
-            "![original vs adversarial](figure7.png)",
+            "![original vs adversarial](figures/figure7.png)",
             "",
             f"{evaluation.get('victim')}, generator {evaluation.get('generator')}: "
             f'"{example.get("source")}" → "{evaluation.get("target")}", predicted "{example.get("predicted")}". '
-            f"Audio: `{Path(evaluation.get('path', '.')) / example['clean']}` and "
+            "Audio: [audio/figure7_original.wav](audio/figure7_original.wav) and "
+            "[audio/figure7_adversarial.wav](audio/figure7_adversarial.wav), copies of "
+            f"`{Path(evaluation.get('path', '.')) / example['clean']}` and "
             f"`{Path(evaluation.get('path', '.')) / example['adversarial']}`.",
             "",
         ]

@@ -19,6 +19,7 @@ import numpy as np
 from avsec.avdetect.names import ATTACK_CORPUS
 from avsec.core.errors import InputError
 from avsec.io.atomic import atomic_path
+from avsec.report.folder import report_file, write_table_page
 from avsec.report.tables import markdown_table, new_figure, save_figure
 
 CORPORA = ("lrw", "grid")
@@ -249,7 +250,8 @@ def write_report(
     out: str | Path,
 ) -> None:
     """Read each corpus's recogniser, SyncNet and detection JSONs and the videos of the attacks' ``examples``
-    folders; write report.md, the figures and the examples into ``out`` (atomically, as one directory)."""
+    folders; write report.md, tables/ (one HTML page per table), figures/ and video/ (the examples) into ``out``
+    (atomically, as one directory, in the layout of :mod:`avsec.report.folder`)."""
     found = {
         kind: _by_corpus(paths, kind)
         for kind, paths in (("recogniser", recognisers), ("syncnet", syncnets), ("detection", detections))
@@ -257,6 +259,53 @@ def write_report(
     data = {corpus: {kind: found[kind][corpus] for kind in found} for corpus in CORPORA}
     videos = _example_videos(examples)
     lrw_rows, grid_rows = data["lrw"]["detection"]["settings"], data["grid"]["detection"]["settings"]
+    rec_rows = []
+    for corpus in CORPORA:
+        rec, sync = data[corpus]["recogniser"], data[corpus]["syncnet"]
+        paper_acc = PAPER["lrw_benign_accuracy"] if corpus == "lrw" else None
+        rec_rows.append([
+            corpus.upper(), rec["head"], _pct_pair(rec["accuracy"], paper_acc),
+            "–" if "wer" not in rec else f"{100 * rec['wer']:.2f}%", rec["parameters"],
+            f"{sync['sync_auc']:.3f}", f"{sync['in_sync_confidence']:.3f}",
+            "–" if sync["mismatched_confidence"] is None else f"{sync['mismatched_confidence']:.3f}",
+            _pct(sync["offset_within_1"]),
+        ])  # fmt: skip
+    networks = markdown_table(
+        [
+            "Corpus",
+            "Head",
+            "Benign top-1 / sentence acc.",
+            "Benign WER",
+            "Parameters",
+            "Sync AUC",
+            "Conf. in sync",
+            "Conf. mismatched",
+            "Offset within ±1",
+        ],
+        rec_rows,
+    )
+    setting = table4_setting(grid_rows)
+    sections = {  # stem -> (title, Markdown): a page in tables/ and a section of report.md each
+        "networks": (
+            "Recognisers and synchronisation networks",
+            networks + "\nSync AUC: how well SyncNet's confidence separates each test clip with its own audio from "
+            "the same clip with another test clip's audio.\n",
+        ),
+        "table1": ("Table 1: LRW, FGSM and BIM (untargeted)", table1(lrw_rows)),
+        "table2": (
+            "Table 2: GRID, partially targeted C&W (WER ≤ 50 %), averaged over the target sentences",
+            grid_table(grid_rows, "partial"),
+        ),
+        "table3": (
+            "Table 3: GRID, fully targeted C&W (WER = 0), averaged over the target sentences",
+            grid_table(grid_rows, "full"),
+        ),
+        "table4": (
+            f"Table 4: GRID, partially targeted C&W per target (ε_A = {setting[0] if setting else '–'}, "
+            f"ε_V = {setting[1] if setting else '–'})",
+            table4(grid_rows),
+        ),
+    }
     with atomic_path(out, directory=True) as tmp:
         tmp = Path(tmp)
         lines = ["# Paper 4: detecting adversarial attacks on audiovisual speech recognition", ""]
@@ -265,88 +314,39 @@ def write_report(
             "confidence (median − min of the mean distances over ±15 frame offsets); AUC on the test clips "
             "(benign vs adversarial), F1 = average F1 of the two classes on test at the threshold that maximises it "
             "on the validation clips. Distortion: L2^V per frame on the [0, 1] grey scale averaged over frames, "
-            "L∞^V on the [0, 1] scale, L∞^A = dB(δ) − dB(x).",
-            "",
-            "## Recognisers and synchronisation networks",
+            "L∞^V on the [0, 1] scale, L∞^A = dB(δ) − dB(x). Each table is also a page in `tables/`.",
             "",
         ]
-        rec_rows = []
-        for corpus in CORPORA:
-            rec, sync = data[corpus]["recogniser"], data[corpus]["syncnet"]
-            paper_acc = PAPER["lrw_benign_accuracy"] if corpus == "lrw" else None
-            rec_rows.append([
-                corpus.upper(), rec["head"], _pct_pair(rec["accuracy"], paper_acc),
-                "–" if "wer" not in rec else f"{100 * rec['wer']:.2f}%", rec["parameters"],
-                f"{sync['sync_auc']:.3f}", f"{sync['in_sync_confidence']:.3f}",
-                "–" if sync["mismatched_confidence"] is None else f"{sync['mismatched_confidence']:.3f}",
-                _pct(sync["offset_within_1"]),
-            ])  # fmt: skip
-        lines.append(
-            markdown_table(
-                [
-                    "Corpus",
-                    "Head",
-                    "Benign top-1 / sentence acc.",
-                    "Benign WER",
-                    "Parameters",
-                    "Sync AUC",
-                    "Conf. in sync",
-                    "Conf. mismatched",
-                    "Offset within ±1",
-                ],
-                rec_rows,
-            )  # fmt: skip
-        )
-        lines += [
-            "Sync AUC: how well SyncNet's confidence separates each test clip with its own audio from the same "
-            "clip with another test clip's audio.",
-            "",
-            "## Table 1: LRW, FGSM and BIM (untargeted)",
-            "",
-            table1(lrw_rows),
-            "## Table 2: GRID, partially targeted C&W (WER ≤ 50 %), averaged over the target sentences",
-            "",
-            grid_table(grid_rows, "partial"),
-            "## Table 3: GRID, fully targeted C&W (WER = 0), averaged over the target sentences",
-            "",
-            grid_table(grid_rows, "full"),
-        ]
-        setting = table4_setting(grid_rows)
-        lines += [
-            f"## Table 4: GRID, partially targeted C&W per target (ε_A = {setting[0] if setting else '–'}, "
-            f"ε_V = {setting[1] if setting else '–'})",
-            "",
-            table4(grid_rows),
-            "## Figures",
-            "",
-        ]
-        figures = tmp / "figures"
-        figures.mkdir()
+        for stem, (title, body) in sections.items():
+            write_table_page(tmp, stem, title, body)
+            lines += [f"## {title}", "", body]
+        lines += ["## Figures", ""]
         partial = [r for r in grid_rows if r.get("goal") == "partial"]
         if partial:
             benign = partial[0]["benign_confidence"]
             adversarial = [c for r in partial for c in r["adversarial_confidence"]]
             confidence_histogram(
-                figures / "figure1d_grid_confidence.png", benign, adversarial,
+                report_file(tmp, "figures", "figure1d_grid_confidence.png"), benign, adversarial,
                 f"GRID: {len(benign)} benign vs {len(adversarial)} adversarial (C&W, partial)",
             )  # fmt: skip
             lines.append("![Figure 1(d)](figures/figure1d_grid_confidence.png)")
         if lrw_rows:
             adversarial = [c for r in lrw_rows for c in r["adversarial_confidence"]]
             confidence_histogram(
-                figures / "confidence_lrw.png", lrw_rows[0]["benign_confidence"], adversarial,
+                report_file(tmp, "figures", "confidence_lrw.png"), lrw_rows[0]["benign_confidence"], adversarial,
                 "LRW: benign vs adversarial (FGSM, BIM)",
             )  # fmt: skip
             lines.append("![LRW confidence](figures/confidence_lrw.png)")
         for corpus, rows in (("lrw", lrw_rows), ("grid", grid_rows)):
             if rows:
-                roc_figure(figures / f"roc_{corpus}.png", rows, f"{corpus.upper()}: ROC of −confidence")
+                roc_figure(
+                    report_file(tmp, "figures", f"roc_{corpus}.png"), rows, f"{corpus.upper()}: ROC of −confidence"
+                )
                 lines.append(f"![ROC {corpus}](figures/roc_{corpus}.png)")
-        (tmp / "examples").mkdir()
         copied = []
         for video in videos:
-            shutil.copyfile(video, tmp / "examples" / video.name)
+            shutil.copyfile(video, report_file(tmp, "video", video.name))
             copied.append(video.name)
         lines += ["", "## Adversarial examples (mouth crops with the adversarial audio)", ""]
-        lines += [f"- [examples/{name}](examples/{name})" for name in copied] or ["(none)"]
+        lines += [f"- [video/{name}](video/{name})" for name in copied] or ["(none)"]
         (tmp / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

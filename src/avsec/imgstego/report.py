@@ -19,8 +19,10 @@ import numpy as np
 
 from avsec.core.errors import InputError
 from avsec.io.atomic import atomic_path
+from avsec.report.folder import report_file, write_table_page
 from avsec.report.tables import BLANK, markdown_table, new_figure, save_figure
 
+TITLE = "Results (the paper's table, ours beside the paper's)"
 COLUMNS = {"base": "Base model", "ssim": "Model + SSIM", "enhanced": "Model + SSIM + enhancer"}
 
 # The paper's results table (section 5.2), per column. Our text copy lost the header of its first column and
@@ -94,23 +96,24 @@ def results_table(evals: dict[str, dict]) -> tuple[list[str], list[list[Any]]]:
 
 
 def write_report(evaluations: Sequence[str | Path], examples: Sequence[str | Path], out: str | Path) -> Path:
-    """Write ``out``/report.md, table.tsv, images.png, spectrograms.png, training.png and wav/ atomically from
-    the columns' ``<column>/eval.json`` files and ``<column>/examples`` folders."""
+    """Write ``out``/report.md, tables/results.{tsv,html}, figures/{images,spectrograms,training}.png and audio/
+    (the model + SSIM column's WAV examples) atomically, in the layout of :mod:`avsec.report.folder`, from the
+    columns' ``<column>/eval.json`` files and ``<column>/examples`` folders."""
     evals = load_results(evaluations)
     folders = by_column(examples, "examples folder")
     kept = {column: _examples(folder) for column, folder in folders.items()}
     with atomic_path(out, directory=True) as tmp:
         header, rows = results_table(evals)
-        (tmp / "table.tsv").write_text(
+        report_file(tmp, "tables", "results.tsv").write_text(
             "\n".join("\t".join(str(c) for c in r) for r in [header, *rows]) + "\n", encoding="utf-8"
         )
-        images_figure(kept, tmp / "images.png")
-        spectrogram_figure(kept["ssim"], tmp / "spectrograms.png")
-        training_figure(evals, tmp / "training.png")
+        write_table_page(tmp, "results", TITLE, _table_section(header, rows))
+        images_figure(kept, report_file(tmp, "figures", "images.png"))
+        spectrogram_figure(kept["ssim"], report_file(tmp, "figures", "spectrograms.png"))
+        training_figure(evals, report_file(tmp, "figures", "training.png"))
         wavs = sorted(folders["ssim"].glob("*.wav"))
-        (tmp / "wav").mkdir()
         for wav in wavs:
-            shutil.copyfile(wav, tmp / "wav" / wav.name)
+            shutil.copyfile(wav, report_file(tmp, "audio", wav.name))
         (tmp / "report.md").write_text(_markdown(evals, header, rows, [w.name for w in wavs]), encoding="utf-8")
     return Path(out)
 
@@ -125,6 +128,17 @@ def _examples(root: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def _table_section(header: list[str], rows: list[list[Any]]) -> str:
+    """The results table and its note, as report.md and tables/results.html show them."""
+    return (
+        markdown_table(header, rows)
+        + "\n† Our copy of the paper lost these row labels; section 5.2 names the carrier's MAE and Pearson "
+        "correlation, which we read as rows 3 and 4. Row 5 (0.4999 / 0.4943) is printed as the paper has it; "
+        "we do not guess its measure. Spectrogram MAE is on the STFT magnitude of [-1, 1] audio. The rows below "
+        "row 5 are ours only; in the enhancer's column, the image revealed from the audio is not enhanced.\n"
+    )
+
+
 def _markdown(evals: dict[str, dict], header: list[str], rows: list[list[Any]], wavs: list[str]) -> str:
     ssim = evals["ssim"]
     front = ssim.get("front", {})
@@ -136,26 +150,23 @@ def _markdown(evals: dict[str, dict], header: list[str], rows: list[list[Any]], 
         f"{front.get('frames')} frames × {front.get('n_fft', 0) // 2 + 1} bins), revealed from the embedded "
         "spectrogram (the paper's setting) and, below the paper's rows, from the embedded audio.",
         "",
-        "## Results (the paper's table, ours beside the paper's)",
+        f"## {TITLE}",
         "",
-        markdown_table(header, rows).rstrip("\n"),
-        "",
-        "† Our copy of the paper lost these row labels; section 5.2 names the carrier's MAE and Pearson "
-        "correlation, which we read as rows 3 and 4. Row 5 (0.4999 / 0.4943) is printed as the paper has it; "
-        "we do not guess its measure. Spectrogram MAE is on the STFT magnitude of [-1, 1] audio. The rows below "
-        "row 5 are ours only; in the enhancer's column, the image revealed from the audio is not enhanced.",
-        "",
+        _table_section(header, rows),
         f"Carriers rejected (shorter than the 1 s window): {ssim.get('carrier_rejects', 0)}.",
+        "",
+        "The table is also `tables/results.html` (and `tables/results.tsv`).",
         "",
         "## Figures",
         "",
-        "- `images.png`: original images and the images revealed by each column.",
-        "- `spectrograms.png`: carrier and embedded log-magnitude spectrograms (model + SSIM) and their difference.",
-        "- `training.png`: training losses per epoch (hiding/reveal models, enhancer).",
+        "- `figures/images.png`: original images and the images revealed by each column.",
+        "- `figures/spectrograms.png`: carrier and embedded log-magnitude spectrograms (model + SSIM) and their "
+        "difference.",
+        "- `figures/training.png`: training losses per epoch (hiding/reveal models, enhancer).",
         "",
         "## Audio examples (model + SSIM; three 1 s carriers concatenated)",
         "",
-        *[f"- `wav/{name}`" for name in wavs],
+        *[f"- `audio/{name}`" for name in wavs],
         "",
     ]
     return "\n".join(lines)

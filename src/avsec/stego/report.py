@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from avsec.core.errors import InputError
 from avsec.dsp.stft import stft
 from avsec.io.atomic import atomic_path
 from avsec.io.audio import INT16_SCALE, read_audio
+from avsec.report.folder import report_file, write_table_page
 from avsec.report.tables import heatmap, markdown_table, new_figure, save_figure
 
 DATASETS = {"timit": "TIMIT", "librispeech": "LibriSpeech"}
@@ -76,8 +78,9 @@ def write_report(evaluations: Sequence[str | Path], security: Sequence[str | Pat
 
 def render_report(out_dir: str | Path, evaluations: list[dict], security: list[dict]) -> None:
     """Write paper 1's report directory atomically from the loaded results (each evaluation with ``"path"``, its
-    directory, added): ``table2.md``, ``table3.md``, ``table4.md``, ``runs.md``, ``figure3.png`` (carrier, secret,
-    stego and revealed spectrograms), ``table4.png`` and ``report.md``."""
+    directory, added), in the layout of :mod:`avsec.report.folder`: ``tables/{table2,table3,table4,runs}.html``,
+    ``figures/figure3.png`` (carrier, secret, stego and revealed spectrograms), ``figures/table4.png``,
+    ``audio/<dataset>_<run>_{carrier,secret,stego,revealed}.wav`` (Figure 3's clips) and ``report.md``."""
     with atomic_path(out_dir, directory=True) as tmp:
         sections = {
             "table2": ("Table 2: MSE and SNR of carrier and secret (validation set)", table2_section(evaluations)),
@@ -86,10 +89,24 @@ def render_report(out_dir: str | Path, evaluations: list[dict], security: list[d
             "runs": ("Every trained run", runs_section(evaluations)),
         }
         for stem, (title, body) in sections.items():
-            (tmp / f"{stem}.md").write_text(f"# {title}\n\n{body}", encoding="utf-8")
-        figure = figure3(evaluations, tmp / "figure3.png")
-        table4_figure(security, tmp / "table4.png")
-        (tmp / "report.md").write_text(_page(evaluations, sections, figure), encoding="utf-8")
+            write_table_page(tmp, stem, title, body)
+        picked = figure3_examples(evaluations)
+        if picked:
+            figure3(picked, report_file(tmp, "figures", "figure3.png"))
+        table4_figure(security, report_file(tmp, "figures", "table4.png"))
+        clips = copy_clips(picked, tmp)
+        (tmp / "report.md").write_text(_page(evaluations, sections, bool(picked), clips), encoding="utf-8")
+
+
+def copy_clips(picked: Sequence[dict], out_dir: Path) -> list[str]:
+    """Copy Figure 3's clips (the first example of each picked evaluation) into ``audio/``; their names there."""
+    names = []
+    for e in picked:
+        for row in ROWS:
+            name = f"{e['dataset']}_{e['run']}_{row}.wav"
+            shutil.copyfile(Path(e["path"]) / e["examples"][0][row], report_file(out_dir, "audio", name))
+            names.append(name)
+    return names
 
 
 def _find(evaluations: Sequence[dict], dataset: str, analyzer: str, channel: str) -> dict | None:
@@ -242,17 +259,20 @@ def table4_section(security: Sequence[dict]) -> str:
     )
 
 
-def figure3(evaluations: Sequence[dict], path: Path) -> bool:
-    """Spectrograms of carrier, secret, stego and revealed secret (rows) for the first example of each dataset's
-    first run (columns), like the paper's Figure 3. False when no evaluation has an example."""
+def figure3_examples(evaluations: Sequence[dict]) -> list[dict]:
+    """The evaluations Figure 3 shows: each dataset's first run with an example (its directory in ``"path"``)."""
     picked = []
     for dataset in _datasets(evaluations):
         for e in evaluations:
             if e["dataset"] == dataset and e.get("examples") and "path" in e:
                 picked.append(e)
                 break
-    if not picked:
-        return False
+    return picked
+
+
+def figure3(picked: Sequence[dict], path: Path) -> Path:
+    """Spectrograms of carrier, secret, stego and revealed secret (rows) for the first example of each picked
+    evaluation (:func:`figure3_examples`, columns), like the paper's Figure 3."""
     fig = new_figure(3.2 * len(picked) + 1.0, 9.0)
     axes = fig.subplots(len(ROWS), len(picked), squeeze=False)
     for col, e in enumerate(picked):
@@ -274,8 +294,7 @@ def figure3(evaluations: Sequence[dict], path: Path) -> bool:
             ax.set_xlabel("time (s)", fontsize=7)
             ax.set_ylabel("kHz", fontsize=7)
             ax.tick_params(labelsize=6)
-    save_figure(fig, path)
-    return True
+    return save_figure(fig, path)
 
 
 def _log_power(audio: np.ndarray, settings: dict) -> np.ndarray:
@@ -308,21 +327,26 @@ def table4_figure(security: Sequence[dict], path: Path) -> None:
     )
 
 
-def _page(evaluations: Sequence[dict], sections: dict, figure: bool) -> str:
-    clips = sorted({e["clips"] for e in evaluations})
+def _page(evaluations: Sequence[dict], sections: dict, figure: bool, clips: Sequence[str]) -> str:
+    counts = sorted({e["clips"] for e in evaluations})
     samples = sorted({e["samples"] for e in evaluations})
     parts = [
         "# Paper 1: GAN audio-in-audio steganography — our reproduction\n",
-        f"Evaluated on {', '.join(map(str, clips))} validation clips of {', '.join(map(str, samples))} samples per "
-        "dataset and run. The paper's numbers are in the columns marked (paper).\n",
+        f"Evaluated on {', '.join(map(str, counts))} validation clips of {', '.join(map(str, samples))} samples per "
+        "dataset and run. The paper's numbers are in the columns marked (paper). Each table is also a page in "
+        "`tables/`, the figures are in `figures/`, Figure 3's clips in `audio/`.\n",
         "How to read the SNRs: a plain linear mix `stego = carrier + g·secret` has carrier SNR −20·log10 g and lets "
         "the best scalar receiver recover the secret at 10·log10(1 + g²) dB. The paper's TIMIT RAN row (carrier "
         "6.85 dB, secret 0.36 dB) is close to that line (0.82 dB); the 'Mixing reference' column gives it for our "
         "carrier SNRs.\n",
     ]
-    for _, (title, body) in sections.items():
-        parts.append(f"## {title}\n\n{body}")
+    for stem, (title, body) in sections.items():
+        parts.append(f"## {title}\n\n{body}\nPage: [tables/{stem}.html](tables/{stem}.html).\n")
     if figure:
-        parts.append("## Figure 3: carrier, secret, stego and revealed spectrograms\n\n![Figure 3](figure3.png)\n")
-    parts.append("![Table 4](table4.png)\n")
+        parts.append(
+            "## Figure 3: carrier, secret, stego and revealed spectrograms\n\n![Figure 3](figures/figure3.png)\n"
+        )
+    parts.append("![Table 4](figures/table4.png)\n")
+    if clips:
+        parts.append("## Figure 3's clips\n\n" + "".join(f"- [audio/{name}](audio/{name})\n" for name in clips))
     return "\n".join(parts)
