@@ -5,8 +5,9 @@ Generator: a 1-D U-Net. Encoder 8 × Conv1d(k32, s2, p15) with 16, 32, 32, 64, 6
 PReLU; decoder 7 × ConvTranspose1d(k32, s2, p15) to 128, 128, 64, 64, 32, 32, 16 channels, each followed by
 PReLU and concatenated with the encoder output of the same length; a last ConvTranspose1d to one channel and
 tanh gives the perturbation. Discriminator: 11 × Conv1d(k31, s2, p15) with 32 … 2048 channels, BN and
-LeakyReLU(0.03), dropout 0.5 after the 3rd, 6th and 9th; a 1 × 1 conv to one channel; Linear(8, 1).
-``width`` scales every channel count (1 at paper scale, smaller only for the CPU smoke run).
+LeakyReLU(0.03), dropout 0.5 after the 3rd, 6th and 9th; a 1 × 1 conv to one channel; Linear(8, 1). Both
+networks start from Xavier-normal weights and zero biases (Algorithm 1, line 1). ``width`` scales every channel
+count (1 at paper scale, smaller only for the CPU smoke run).
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ DISCRIMINATOR = (32, 64, 64, 128, 128, 256, 256, 512, 512, 1024, 2048)
 
 def _scaled(channels: tuple[int, ...], width: float) -> list[int]:
     return [max(1, round(c * width)) for c in channels]
+
+
+def _xavier(net: nn.Module) -> None:
+    """Algorithm 1, line 1: Xavier-normal weights and zero biases for every convolution and linear layer."""
+    for m in net.modules():
+        if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)):
+            nn.init.xavier_normal_(m.weight)
+            nn.init.zeros_(m.bias)
 
 
 class Generator(nn.Module):
@@ -39,10 +48,7 @@ class Generator(nn.Module):
             self.decoder.append(nn.Sequential(nn.ConvTranspose1d(cin, c, 32, 2, 15), nn.PReLU(c)))
             cin = c + skip
         self.out = nn.ConvTranspose1d(cin, 1, 32, 2, 15)
-        for m in self.modules():
-            if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
-                nn.init.xavier_normal_(m.weight)
-                nn.init.zeros_(m.bias)
+        _xavier(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, skips = x[:, None], []
@@ -69,6 +75,7 @@ class Discriminator(nn.Module):
         layers += [nn.Conv1d(cin, 1, 1), nn.Flatten()]
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(length >> len(DISCRIMINATOR), 1)
+        _xavier(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x[:, None]))[:, 0]
