@@ -19,7 +19,7 @@ rule detect_landmarks:
         "../envs/torch.yaml"
     threads: SCALE["resources"]["threads"]
     resources:
-        gpu=int(config["av"]["landmarks"]["backend"] == "face_alignment"),
+        gpu=int(SCALE["av"]["landmarks"]["backend"] == "face_alignment"),
         runtime=240,
         mem_mb=scale_resource("mem_mb", "detect_landmarks"),
     params:

@@ -72,11 +72,14 @@ def prep_settings(corpus):
 
 
 def av_settings(corpus, step):
-    """The flags of an audiovisual step: its settings, the corpus's, and (landmarks, GRID) the speaker split."""
+    """The flags of an audiovisual step: its settings (landmarks: and the scale's backend), the corpus's, and
+    (landmarks, GRID) the speaker split."""
     split = (
         SCALE["av"]["grid_speakers"] if (step, corpus) == ("landmarks", "grid") else {}
     )
-    return flags(config["av"][step], config["av"][corpus], split)
+    return flags(
+        config["av"][step], SCALE["av"].get(step, {}), config["av"][corpus], split
+    )
 
 
 def av_parts(corpus):

@@ -112,3 +112,17 @@ def test_one_vshift_reaches_every_job_that_scores_synchrony(tmp_path):
     config = workdir / "config.yaml"
     config.write_text(config.read_text().replace("    vshift: 25 #", "    vshift: 20 #", 1))
     assert vshifts() == {"attack_av": {"20"}, "train_syncnet": {"20"}}
+
+
+@pytest.mark.parametrize(("scale", "backend", "gpu"), [("smoke", "opencv", "0"), ("paper", "face_alignment", "1")])
+def test_landmarks_come_from_the_scales_backend(tmp_path, scale, backend, gpu):
+    """The paper scale detects landmarks with FAN (face_alignment) on a GPU, as the paper's preprocessing; the smoke
+    scale with the offline opencv backend."""
+    workdir = copy_workflow(tmp_path / "wf", scale=scale, corpora_root=tmp_path / "corpora")
+    out = subprocess.run(
+        [tool("snakemake"), "-n", "-p", "--forceall", "results/av/grid/parts/landmarks/0"], cwd=workdir,
+        capture_output=True, text=True, env=VENV_ENV,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert set(re.findall(r"prepare_av\.py landmarks .*?--backend (\w+)", out.stdout)) == {backend}
+    assert set(re.findall(r"rule detect_landmarks:.*?resources: .*?gpu=(\d)", out.stdout, re.S)) == {gpu}
