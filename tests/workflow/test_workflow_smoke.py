@@ -306,7 +306,7 @@ HISTORY_AXES = {  # the x and y dvc.yaml gives each training job's history plot
     "stego": ("epoch", "secret_snr"),
     "imgstego": ("step", "image_mae"),
     "enhancer": ("step", "mae"),
-    "recogniser": ("epoch", "val_accuracy"),
+    "recogniser": ("epoch", "val_accuracy"),  # LRW's words; GRID's sentences: val_wer
     "syncnet": ("epoch", "val_pair_auc"),
 }
 
@@ -316,7 +316,7 @@ def test_dvc_plots_show_draws_every_history_roc_curve_and_success_matrix(snakema
     plot, drawn from the CSV's rows (a row per epoch, or more often); the ROC curves of every detected setting run
     from (0, 0) to (1, 1); the success matrices hold exactly the cells of the trained generators."""
     done = subprocess.run(
-        [tool("dvc"), "plots", "show", "--json", "-o", str(tmp_path / "plots")],
+        [tool("dvc"), "plots", "show", "--json"],
         cwd=snakemake_run,
         capture_output=True,
         text=True,
@@ -330,15 +330,18 @@ def test_dvc_plots_show_draws_every_history_roc_curve_and_success_matrix(snakema
     histories = sorted(p.relative_to(snakemake_run).as_posix() for p in root.rglob("*_history.csv"))
     assert len(histories) == 2 + 4 + 4 + 2 + 1 + 2 + 2  # victims, generators, stego runs, imgstego, enhancer, AV
     rocs = [f"results/avdetect/{corpus}/roc.csv" for corpus in ("grid", "lrw")]
-    matrices = {
-        victim: f"dvc.yaml::results/advgan/report/success_{victim}.tsv" for victim in ("wideresnet", "samplecnn")
-    }
+    matrices = {victim: f"results/advgan/report/success_{victim}.tsv" for victim in ("wideresnet", "samplecnn")}
     assert sorted(plots) == sorted([*histories, *rocs, *matrices.values()])
+    # the page a user opens: one Vega-Lite chart per plot
+    run([tool("dvc"), "plots", "show", "-o", str(tmp_path / "plots")], snakemake_run)
+    page = (tmp_path / "plots" / "index.html").read_text()
+    for name in plots:
+        assert "vegaEmbed('#" + re.sub(r"[/.]", "_", name) + "'" in page, name
 
     for path in histories:
         stem = path.rsplit("/", 1)[1].removesuffix("_history.csv")  # the checkpoint's: model for papers 1 and 3
         kind = path.split("/")[1] if stem == "model" else stem
-        x, y = HISTORY_AXES[kind]
+        x, y = ("epoch", "val_wer") if path == "results/avdetect/grid/recogniser_history.csv" else HISTORY_AXES[kind]
         with open(snakemake_run / path, newline="") as fh:
             rows = list(csv.DictReader(fh))
         values = plots[path]["data"]["values"]
