@@ -10,6 +10,7 @@ rule train_victim:
     output:
         model="results/advgan/{victim}/victim.pt",
         metrics="results/advgan/{victim}/victim.json",
+        history="results/advgan/{victim}/victim_history.csv",
     log:
         "results/logs/advgan/{victim}/train_victim.log",
     benchmark:
@@ -27,7 +28,7 @@ rule train_victim:
         settings=lambda wildcards: victim_settings(wildcards.victim),
     shell:
         "python workflow/scripts/train_victim.py --victim {wildcards.victim} --data {input.data}"
-        " --out {output.model} --metrics {output.metrics} --seed {params.seed} --threads {params.threads}"
+        " --out {output.model} --history {output.history} --metrics {output.metrics} --seed {params.seed} --threads {params.threads}"
         " {params.settings} --log {log}"
 
 
@@ -36,7 +37,8 @@ rule train_generator:
         data=lambda wildcards: victim_data(wildcards.victim),
         victim="results/advgan/{victim}/victim.pt",
     output:
-        "results/advgan/{victim}/{generator}/generator.pt",
+        model="results/advgan/{victim}/{generator}/generator.pt",
+        history="results/advgan/{victim}/{generator}/generator_history.csv",
     log:
         "results/logs/advgan/{victim}/{generator}/train_generator.log",
     benchmark:
@@ -54,8 +56,8 @@ rule train_generator:
         settings=flags(config["advgan"]["generator"], SCALE["advgan"]["generator"]),
     shell:
         "python workflow/scripts/train_generator.py --generator {wildcards.generator} --victim {input.victim}"
-        " --data {input.data} --out {output} --seed {params.seed} --threads {params.threads} {params.settings}"
-        " --log {log}"
+        " --data {input.data} --out {output.model} --history {output.history} --seed {params.seed}"
+        " --threads {params.threads} {params.settings} --log {log}"
 
 
 rule evaluate_generator:

@@ -10,6 +10,7 @@ rule train_av:
     output:
         model="results/avdetect/{corpus}/recogniser.pt",
         metrics="results/avdetect/{corpus}/recogniser.json",
+        history="results/avdetect/{corpus}/recogniser_history.csv",
     log:
         "results/logs/avdetect/{corpus}/train_av.log",
     benchmark:
@@ -29,7 +30,7 @@ rule train_av:
         settings=lambda wildcards: avdetect_recogniser_settings(wildcards.corpus),
     shell:
         "python workflow/scripts/train_av.py --corpus {wildcards.corpus} --mouths {input.mouths} --audio {input.audio} --out {output.model}"
-        " --metrics {output.metrics} --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
+        " --history {output.history} --metrics {output.metrics} --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
 
 
 rule train_syncnet:
@@ -39,6 +40,7 @@ rule train_syncnet:
     output:
         model="results/avdetect/{corpus}/syncnet.pt",
         metrics="results/avdetect/{corpus}/syncnet.json",
+        history="results/avdetect/{corpus}/syncnet_history.csv",
     log:
         "results/logs/avdetect/{corpus}/train_syncnet.log",
     benchmark:
@@ -58,7 +60,7 @@ rule train_syncnet:
         settings=flags(config["avdetect"]["syncnet"], SCALE["avdetect"]["syncnet"]),
     shell:
         "python workflow/scripts/train_syncnet.py --corpus {wildcards.corpus} --mouths {input.mouths} --audio {input.audio} --out {output.model}"
-        " --metrics {output.metrics} --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
+        " --history {output.history} --metrics {output.metrics} --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
 
 
 rule attack_av:
@@ -126,7 +128,8 @@ rule detect_av:
     input:
         attacks=lambda wildcards: avdetect_attack_results(wildcards.corpus),
     output:
-        "results/avdetect/{corpus}/detection.json",
+        results="results/avdetect/{corpus}/detection.json",
+        roc="results/avdetect/{corpus}/roc.csv",
     log:
         "results/logs/avdetect/{corpus}/detect_av.log",
     benchmark:
@@ -140,7 +143,7 @@ rule detect_av:
         mem_mb=scale_resource("mem_mb", "detect_av"),
     shell:
         "python workflow/scripts/detect_av.py --corpus {wildcards.corpus} --attacks {input.attacks}"
-        " --out {output} --log {log}"
+        " --out {output.results} --roc {output.roc} --log {log}"
 
 
 rule report_avdetect:

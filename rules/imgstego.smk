@@ -8,7 +8,8 @@ rule train_imgstego:
         timit="results/prep/timit",
         voc="results/prep/voc",
     output:
-        "results/imgstego/{variant}/model.pt",
+        model="results/imgstego/{variant}/model.pt",
+        history="results/imgstego/{variant}/model_history.csv",
     log:
         "results/logs/imgstego/{variant}/train_imgstego.log",
     benchmark:
@@ -28,8 +29,8 @@ rule train_imgstego:
         settings=lambda wildcards: imgstego_settings(wildcards.variant),
     shell:
         "python workflow/scripts/train_imgstego.py --variant {wildcards.variant} --timit {input.timit}"
-        " --voc {input.voc} --out {output} --seed {params.seed} --threads {params.threads} {params.settings}"
-        " --log {log}"
+        " --voc {input.voc} --out {output.model} --history {output.history} --seed {params.seed}"
+        " --threads {params.threads} {params.settings} --log {log}"
 
 
 rule train_enhancer:
@@ -38,7 +39,8 @@ rule train_enhancer:
         voc="results/prep/voc",
         model="results/imgstego/ssim/model.pt",
     output:
-        "results/imgstego/enhancer.pt",
+        model="results/imgstego/enhancer.pt",
+        history="results/imgstego/enhancer_history.csv",
     log:
         "results/logs/imgstego/train_enhancer.log",
     benchmark:
@@ -56,7 +58,8 @@ rule train_enhancer:
         settings=flags(config["imgstego"]["enhancer"], SCALE["imgstego"]["enhancer"]),
     shell:
         "python workflow/scripts/train_enhancer.py --model {input.model} --timit {input.timit} --voc {input.voc}"
-        " --out {output} --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
+        " --out {output.model} --history {output.history} --seed {params.seed} --threads {params.threads}"
+        " {params.settings} --log {log}"
 
 
 rule evaluate_imgstego:

@@ -7,7 +7,8 @@ rule train_stego:
     input:
         data="results/prep/{dataset}",
     output:
-        "results/stego/{dataset}/{run}/model.pt",
+        model="results/stego/{dataset}/{run}/model.pt",
+        history="results/stego/{dataset}/{run}/model_history.csv",
     log:
         "results/logs/stego/{dataset}/{run}/train_stego.log",
     benchmark:
@@ -27,8 +28,8 @@ rule train_stego:
         seed=config["seed"],
         settings=lambda wildcards: stego_train_settings(wildcards.dataset),
     shell:
-        "python workflow/scripts/train_stego.py --run {wildcards.run} --data {input.data} --out {output}"
-        " --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
+        "python workflow/scripts/train_stego.py --run {wildcards.run} --data {input.data} --out {output.model}"
+        " --history {output.history} --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
 
 
 rule evaluate_stego:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import numpy as np
 import pytest
 
 from avsec.avdetect.attack_jobs import AttackSettings, attack_corpus
-from avsec.avdetect.detect import detect_attacks
+from avsec.avdetect.detect import detect_attacks, roc_table
 from avsec.avdetect.report import write_report
 from avsec.core.errors import InputError
 from avsec.metrics.detection import auc, average_f1, best_threshold
@@ -34,6 +36,22 @@ def test_detection_scores_on_known_inputs():
     assert average_f1([0.1, 0.2, 0.3, 0.7, 0.8, 0.9], labels, 0.0) == pytest.approx(1 / 3)
 
 
+def test_roc_table_has_one_curve_per_setting_and_cw_goal_in_order():
+    rows = [
+        {"name": "cw_a512_v4_bbaazp", "goal": "partial", "roc": {"fpr": [0.0, 0.0, 1.0], "tpr": [0.0, 0.5, 1.0]}},
+        {"name": "cw_a512_v4_bbaazp", "goal": "full", "roc": {"fpr": [0.0, 1.0], "tpr": [0.0, 1.0]}},
+        {"name": "fgsm_a256_v4", "roc": {"fpr": [0.0, 0.25, 1 / 3, 1.0], "tpr": [0.0, 0.75, 0.75, 1.0]}},
+    ]
+    table = list(csv.DictReader(io.StringIO(roc_table(rows))))
+    assert list(table[0]) == ["setting", "point", "fpr", "tpr"]
+    curves: dict[str, list] = {}
+    for line in table:
+        curves.setdefault(line["setting"], []).append((int(line["point"]), float(line["fpr"]), float(line["tpr"])))
+    assert list(curves) == ["cw_a512_v4_bbaazp/partial", "cw_a512_v4_bbaazp/full", "fgsm_a256_v4"]
+    for row, curve in zip(rows, curves.values(), strict=True):  # every point, in order, exactly (1/3 round-trips)
+        assert curve == [(i, f, t) for i, (f, t) in enumerate(zip(row["roc"]["fpr"], row["roc"]["tpr"], strict=True))]
+
+
 # ---- attack → detection → report ---------------------------------------------------------------------------------
 def test_attack_detect_report(av, trained, tmp_path):
     out, _, _ = trained
@@ -45,7 +63,8 @@ def test_attack_detect_report(av, trained, tmp_path):
     test = result["settings"][0]["splits"]["test"]
     assert len(test["confidence"]) == 5 and test["linf_audio_db"][0] < 0
     assert sorted(p.name for p in (tmp_path / "examples").iterdir()) == ["fgsm_a1024_v4_0.mp4", "fgsm_a256_v4_0.mp4"]
-    detection = detect_attacks("lrw", [tmp_path / "fgsm.json"], tmp_path / "detection.json")
+    detection = detect_attacks("lrw", [tmp_path / "fgsm.json"], tmp_path / "detection.json", tmp_path / "roc.csv")
+    assert (tmp_path / "roc.csv").read_text() == roc_table(detection["settings"])  # the curves dvc plots draws
     row = detection["settings"][0]
     assert 0 <= row["auc"] <= 1 and 0 <= row["f1"] <= 1 and "threshold" in row
     assert row["roc"]["fpr"][0] == 0 and row["roc"]["tpr"][-1] == 1

@@ -4,6 +4,8 @@ one line, the data order is a function of (seed, epoch), and bf16 autocast touch
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import os
 import signal
@@ -181,6 +183,91 @@ def test_no_rows_is_an_error(tmp_path):
         fit(Regression(), (torch.zeros(0, 4), torch.zeros(0)), settings(), tmp_path / "r.pt", desc="empty")
 
 
+# ---- the history CSV (avsec.train.history) -----------------------------------------------------------------------
+def csv_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+class Recording(Regression):
+    """Records each step's loss, to recompute the CSV's window means."""
+
+    def step(self, batch, epoch):
+        scalars = super().step(batch, epoch)
+        self.losses = [*getattr(self, "losses", []), scalars["loss"]]
+        return scalars
+
+
+def test_history_csv_has_a_row_per_epoch_equal_to_the_returned_history(tmp_path, reference):
+    path = tmp_path / "sub" / "history.csv"
+    history = fit(Regression(), data(), settings(), tmp_path / "resume.pt", desc="run", history_csv=path)
+    assert_same(history, reference["history"])
+    rows = csv_rows(path)
+    assert list(rows[0]) == ["epoch", "step", "loss", "first", "val"]
+    assert [(row["epoch"], row["step"]) for row in rows] == [(str(e), str(e * STEPS)) for e in range(1, EPOCHS + 1)]
+    for row, record in zip(rows, history, strict=True):
+        assert all(float(row[key]) == record[key] for key in ("loss", "first", "val"))  # exact: repr round-trips
+    assert sorted(p.name for p in path.parent.iterdir()) == ["history.csv"]  # no temporary file left
+
+
+def test_history_csv_every_n_steps_averages_the_steps_since_the_previous_row(tmp_path):
+    task = Recording()
+    path = tmp_path / "history.csv"
+    history = fit(task, data(), settings(log_every=3), tmp_path / "resume.pt", desc="run", history_csv=path)
+    rows = csv_rows(path)
+    # every 3rd step over all epochs, and each epoch's last (7, 14, 21); 21 is both
+    ends = [3, 6, 7, 9, 12, 14, 15, 18, 21]
+    assert [int(row["step"]) for row in rows] == ends
+    assert [int(row["epoch"]) for row in rows] == [(end - 1) // STEPS + 1 for end in ends]
+    for start, row in zip([0, *ends], rows, strict=False):
+        window = task.losses[start : int(row["step"])]
+        assert float(row["loss"]) == pytest.approx(sum(window) / len(window), rel=1e-12)
+    # the end-of-epoch measure sits on the epochs' last rows only, and equals the returned history's
+    assert [row["val"] for row in rows if int(row["step"]) % STEPS] == [""] * 6
+    assert [float(row["val"]) for row in rows if not int(row["step"]) % STEPS] == [r["val"] for r in history]
+
+
+@pytest.mark.filterwarnings("ignore:Detected call of:UserWarning")
+@pytest.mark.parametrize("at", [2, 4, STEPS, STEPS + 2, 3 * STEPS - 1], ids=["in-window", "after-row", "epoch-end",
+                                                                            "epoch-2", "last"])  # fmt: skip
+def test_a_resumed_run_writes_the_same_history_csv(tmp_path, at):
+    every = settings(log_every=3, checkpoint_every=2)
+    fit(Recording(), data(), every, tmp_path / "ref.pt", desc="ref", history_csv=tmp_path / "ref.csv")
+    path, resume = tmp_path / "history.csv", tmp_path / "resume.pt"
+    with pytest.raises(Interrupted):
+        fit(Regression(hook=signal_self(at)), data(), every, resume, desc="run", history_csv=path)
+    saved = load_checkpoint(resume, "resume")
+    assert csv_rows(path) == csv_rows_of(saved["log"]["rows"])  # the CSV on disk is the resume file's rows
+    fit(Regression(), data(), every, resume, desc="run", history_csv=path)
+    assert path.read_bytes() == (tmp_path / "ref.csv").read_bytes()
+
+
+def csv_rows_of(rows: list[dict]) -> list[dict]:
+    """Rows as csv.DictReader gives them back."""
+    from avsec.train.history import HistoryLog
+
+    log = HistoryLog(None, 0, {"rows": rows})
+    return list(csv.DictReader(io.StringIO(log.csv())))
+
+
+def test_a_failed_history_write_keeps_the_previous_csv(tmp_path, monkeypatch):
+    from avsec.train import history as history_module
+
+    path = tmp_path / "job" / "history.csv"
+    fit(Regression(), data(), settings(epochs=1), tmp_path / "r.pt", desc="run", history_csv=path)
+    before = path.read_bytes()
+
+    def full(self, text, *args, **kwargs):  # half the text reaches the disk, then it is full
+        with open(self, "w") as fh:
+            fh.write(text[: len(text) // 2])
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(OSError, match="No space"):
+        history_module.HistoryLog(path, 0, {"rows": [{"epoch": 9, "step": 9}]}).write()
+    assert path.read_bytes() == before and sorted(p.name for p in path.parent.iterdir()) == ["history.csv"]
+
+
 # ---- resumption across processes: SIGTERM from outside, kill -9 after a periodic checkpoint ----------------------
 SCRIPT = """
 import os, signal, sys
@@ -212,7 +299,8 @@ def kill_self(n):
 def main():
     hook = {{"wait": wait_for_signal, "kill": kill_self, "plain": None}}[mode]
     task = Regression(hook=hook)
-    history = fit(task, data(), settings(checkpoint_every=every), resume, desc="sub")
+    csv = os.path.join(os.path.dirname(out), "history.csv")
+    history = fit(task, data(), settings(checkpoint_every=every, log_every=3), resume, desc="sub", history_csv=csv)
     save_checkpoint(out, {{"kind": "test", **outcome(task, history)}})
     os.unlink(resume)
 
@@ -245,7 +333,13 @@ def subprocess_reference(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("subref")
     rc, err = finish(train(tmp, "out"))
     assert rc == 0, err
-    return load_checkpoint(tmp / "out.pt", "test")
+    return {**load_checkpoint(tmp / "out.pt", "test"), "csv": (tmp / "history.csv").read_text()}
+
+
+def assert_same_run(tmp_path: Path, reference: dict) -> None:
+    """The finished run in ``tmp_path`` equals the uninterrupted one: checkpoint and history CSV."""
+    assert (tmp_path / "history.csv").read_text() == reference["csv"]
+    assert_same(load_checkpoint(tmp_path / "out.pt", "test"), {k: v for k, v in reference.items() if k != "csv"})
 
 
 def test_sigterm_from_outside_then_rerun_resumes_exactly(tmp_path, subprocess_reference):
@@ -263,7 +357,7 @@ def test_sigterm_from_outside_then_rerun_resumes_exactly(tmp_path, subprocess_re
     assert rc == 0, err
     assert "resuming from" in err and "epoch 2, step 2" in err
     assert not (tmp_path / "resume.pt").exists()
-    assert_same(load_checkpoint(tmp_path / "out.pt", "test"), subprocess_reference)
+    assert_same_run(tmp_path, subprocess_reference)
 
 
 def test_kill_9_after_a_periodic_checkpoint_resumes_from_it(tmp_path, subprocess_reference):
@@ -273,10 +367,13 @@ def test_kill_9_after_a_periodic_checkpoint_resumes_from_it(tmp_path, subprocess
     saved = load_checkpoint(tmp_path / "resume.pt", "resume")
     assert (saved["epoch"], saved["step"]) == (1, 3)
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left behind
+    # the CSV on disk holds the rows logged up to the resume file (epoch 2, step 3 = step 10): steps 3, 6, 7 (epoch
+    # 1's end) and 9
+    assert [row["step"] for row in csv_rows(tmp_path / "history.csv")] == ["3", "6", "7", "9"]
     rc, err = finish(train(tmp_path, "out", every=3))
     assert rc == 0, err
     assert "epoch 2, step 3" in err
-    assert_same(load_checkpoint(tmp_path / "out.pt", "test"), subprocess_reference)
+    assert_same_run(tmp_path, subprocess_reference)
 
 
 # ---- checkpoint files --------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ of the wrong size fail in one line, the enhancer trains."""
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 
@@ -32,9 +33,9 @@ def test_training_learns_to_hide_and_reveal(trained, tiny):
     assert not out.with_name("model.pt.resume").exists()
 
 
-def test_a_signalled_run_resumes_to_the_same_weights(timit, voc, tiny, tmp_path, monkeypatch):
-    settings = tiny.training(epochs=3)
-    train_model("base", timit, voc, tmp_path / "ref.pt", settings)
+def test_a_signalled_run_resumes_to_the_same_weights_and_history(timit, voc, tiny, tmp_path, monkeypatch):
+    settings = tiny.training(epochs=3, log_every=2)
+    history = train_model("base", timit, voc, tmp_path / "ref.pt", settings, tmp_path / "ref.csv")
     calls = {"n": 0}
     step = HideTask.step
 
@@ -46,12 +47,20 @@ def test_a_signalled_run_resumes_to_the_same_weights(timit, voc, tiny, tmp_path,
 
     monkeypatch.setattr(HideTask, "step", interrupting)
     with pytest.raises(Interrupted):
-        train_model("base", timit, voc, tmp_path / "run.pt", settings)
+        train_model("base", timit, voc, tmp_path / "run.pt", settings, tmp_path / "run.csv")
     assert (tmp_path / "run.pt.resume").exists() and not (tmp_path / "run.pt").exists()
     monkeypatch.setattr(HideTask, "step", step)
-    train_model("base", timit, voc, tmp_path / "run.pt", settings)
+    train_model("base", timit, voc, tmp_path / "run.pt", settings, tmp_path / "run.csv")
     ref, run = (load_checkpoint(tmp_path / n, "imgstego")["modules"]["model"] for n in ("ref.pt", "run.pt"))
     assert all(torch.equal(ref[k], run[k]) for k in ref)
+    # the history CSV: every 2nd step and each epoch's end, the same after the resume
+    assert (tmp_path / "run.csv").read_bytes() == (tmp_path / "ref.csv").read_bytes()
+    with open(tmp_path / "ref.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["epoch", "step", "loss", "carrier_mse", "image_mae"] and len(rows) > len(history) == 3
+    per_epoch = int(rows[-1]["step"]) // 3
+    ends = sorted({*range(2, 3 * per_epoch + 1, 2), per_epoch, 2 * per_epoch, 3 * per_epoch})
+    assert [int(row["step"]) for row in rows] == ends
 
 
 def test_the_enhancer_trains_on_revealed_images(enhancer):

@@ -15,8 +15,8 @@ from avsec.core.config import load_config, parse_flags
 from avsec.rehearsal.jobs import JOBS, Context
 from conftest import copy_workflow, tool
 
-PATHS = {"data", "out", "metrics", "model", "timit", "voc", "mouths", "audio", "recogniser", "syncnet", "log",
-         "examples-dir"}  # fmt: skip
+PATHS = {"data", "out", "history", "metrics", "model", "timit", "voc", "mouths", "audio", "recogniser", "syncnet",
+         "log", "examples-dir"}  # fmt: skip
 REHEARSAL_ONLY = {"steps", "threads", "examples", "iterations"}
 
 

@@ -3,8 +3,10 @@ second copy, with byte-identical artifacts; the synthetic corpora's defects end 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import html as htmllib
+import itertools
 import json
 import math
 import re
@@ -397,3 +399,79 @@ def test_the_html_report_lists_every_papers_results_in_a_browser(snakemake_run, 
         assert listed["Tables"]["shown"] == "data:text/html" and listed["Figures"]["shown"] == "data:image/png"
         media = listed["Videos"] if paper == "avdetect" else listed["Audio examples"]
         assert media["download"] == ("data:video/mp4" if paper == "avdetect" else "data:audio/x-wav"), media
+
+
+HISTORY_AXES = {  # the x and y dvc.yaml gives each training job's history plot
+    "victim": ("epoch", "val_acc"),
+    "generator": ("step", "success"),
+    "stego": ("epoch", "secret_snr"),
+    "imgstego": ("step", "image_mae"),
+    "enhancer": ("step", "mae"),
+    "recogniser": ("epoch", "val_accuracy"),  # LRW's words; GRID's sentences: val_wer
+    "syncnet": ("epoch", "val_pair_auc"),
+}
+
+
+def test_dvc_plots_show_draws_every_history_roc_curve_and_success_matrix(snakemake_run, tmp_path):
+    """`dvc plots show` (README, "Plots") on the smoke run: every history CSV a training job wrote is a declared
+    plot, drawn from the CSV's rows (a row per epoch, or more often); the ROC curves of every detected setting run
+    from (0, 0) to (1, 1); the success matrices hold exactly the cells of the trained generators."""
+    done = subprocess.run(
+        [tool("dvc"), "plots", "show", "--json"],
+        cwd=snakemake_run,
+        capture_output=True,
+        text=True,
+        env=VENV_ENV,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    shown = json.loads(done.stdout)
+    assert not shown.get("errors"), shown["errors"]
+    plots = {name: entries[0]["content"] for name, entries in shown["data"].items()}
+    root = snakemake_run / "results"
+    histories = sorted(p.relative_to(snakemake_run).as_posix() for p in root.rglob("*_history.csv"))
+    assert len(histories) == 2 + 4 + 4 + 2 + 1 + 2 + 2  # victims, generators, stego runs, imgstego, enhancer, AV
+    rocs = [f"results/avdetect/{corpus}/roc.csv" for corpus in ("grid", "lrw")]
+    matrices = {victim: f"results/advgan/report/tables/success_{victim}.tsv" for victim in ("wideresnet", "samplecnn")}
+    assert sorted(plots) == sorted([*histories, *rocs, *matrices.values()])
+    # the page a user opens: one Vega-Lite chart per plot
+    run([tool("dvc"), "plots", "show", "-o", str(tmp_path / "plots")], snakemake_run)
+    page = (tmp_path / "plots" / "index.html").read_text()
+    for name in plots:
+        assert "vegaEmbed('#" + re.sub(r"[/.]", "_", name) + "'" in page, name
+
+    for path in histories:
+        stem = path.rsplit("/", 1)[1].removesuffix("_history.csv")  # the checkpoint's: model for papers 1 and 3
+        kind = path.split("/")[1] if stem == "model" else stem
+        x, y = ("epoch", "val_wer") if path == "results/avdetect/grid/recogniser_history.csv" else HISTORY_AXES[kind]
+        with open(snakemake_run / path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        values = plots[path]["data"]["values"]
+        assert rows and [(v[x], v[y]) for v in values] == [(r[x], r[y]) for r in rows], path
+        steps = [int(r["step"]) for r in rows]
+        assert steps == sorted(set(steps)) and int(rows[-1]["epoch"]) == len({r["epoch"] for r in rows}), path
+        assert all(math.isfinite(float(r[y])) for r in rows if r[y] != ""), path
+
+    for corpus, path in zip(("grid", "lrw"), rocs, strict=True):
+        detection = json.loads((root / "avdetect" / corpus / "detection.json").read_text())
+        names = {f"{r['name']}/{r['goal']}" if r.get("goal") else r["name"] for r in detection["settings"]}
+        curves: dict[str, list] = {}
+        for value in plots[path]["data"]["values"]:
+            curves.setdefault(value["setting"], []).append(
+                (int(value["point"]), float(value["fpr"]), float(value["tpr"]))
+            )
+        assert set(curves) == names
+        for curve in curves.values():
+            points = [(fpr, tpr) for _, fpr, tpr in sorted(curve)]
+            assert points[0] == (0.0, 0.0) and points[-1] == (1.0, 1.0)
+            assert all(a[0] <= b[0] and a[1] <= b[1] for a, b in itertools.pairwise(points))
+
+    for victim, name in matrices.items():
+        cells = {
+            (v["source"], v["field"]): float(v["dvc_inferred_y_value"])
+            for v in plots[name]["data"]["values"]
+            if v["dvc_inferred_y_value"] != ""
+        }
+        evaluations = [json.loads(p.read_text()) for p in sorted((root / "advgan" / victim).glob("*_to_*/eval.json"))]
+        expected = {(s, e["target"]): m["success"] for e in evaluations for s, m in e["per_source"].items()}
+        assert cells.keys() == expected.keys()
+        assert all(cells[cell] == pytest.approx(rate, abs=5e-5) for cell, rate in expected.items())

@@ -20,12 +20,13 @@ def main() -> None:
     parser.add_argument("--mouths", required=True, help="mouth crops (results/av/<corpus>/mouths)")
     parser.add_argument("--audio", required=True, help="audio features (results/av/<corpus>/audio)")
     parser.add_argument("--out", required=True, help="the checkpoint to write")
+    parser.add_argument("--history", help="the training history CSV to write (dvc plots); none when not given")
     parser.add_argument("--metrics", required=True, help="test accuracy / WER JSON")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
     args, rest = parser.parse_known_args()
     set_threads(args.threads)
     training = settings(RecogniserTraining, parse_flags(rest), "train_av")
-    result = train_recogniser(args.corpus, args.mouths, args.audio, args.out, args.metrics, training)
+    result = train_recogniser(args.corpus, args.mouths, args.audio, args.out, args.metrics, training, args.history)
     wer = f", WER {result['wer']:.2%}" if "wer" in result else ""
     print(f"{args.corpus}: test accuracy {result['accuracy']:.2%}{wer} on {result['clips']['test']} clips")
 

@@ -19,12 +19,12 @@ def main() -> None:
     parser.add_argument("--timit", required=True, help="prepared carriers (results/prep/timit)")
     parser.add_argument("--voc", required=True, help="prepared images (results/prep/voc)")
     parser.add_argument("--out", required=True, help="the checkpoint to write")
+    parser.add_argument("--history", help="the training history CSV to write (dvc plots); none when not given")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
     args, rest = parser.parse_known_args()
     set_threads(args.threads)
-    train_enhancer(
-        args.model, args.timit, args.voc, args.out, settings(EnhancerTraining, parse_flags(rest), "train_enhancer")
-    )
+    training = settings(EnhancerTraining, parse_flags(rest), "train_enhancer")
+    train_enhancer(args.model, args.timit, args.voc, args.out, training, args.history)
 
 
 if __name__ == "__main__":

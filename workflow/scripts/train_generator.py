@@ -16,11 +16,12 @@ def main() -> None:
     parser.add_argument("--victim", required=True, help="the victim's checkpoint")
     parser.add_argument("--data", required=True, help="prepared clips (results/prep/<corpus>)")
     parser.add_argument("--out", required=True, help="the checkpoint to write")
+    parser.add_argument("--history", help="the training history CSV to write (dvc plots); none when not given")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
     args, rest = parser.parse_known_args()
     set_threads(args.threads)
     training = settings(GeneratorTraining, parse_flags(rest), "train_generator")
-    train_generator(args.generator, args.victim, args.data, args.out, training)
+    train_generator(args.generator, args.victim, args.data, args.out, training, args.history)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ def main() -> None:
     parser.add_argument("--timit", required=True, help="prepared carriers (results/prep/timit)")
     parser.add_argument("--voc", required=True, help="prepared images (results/prep/voc)")
     parser.add_argument("--out", required=True, help="the checkpoint to write")
+    parser.add_argument("--history", help="the training history CSV to write (dvc plots); none when not given")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
     args, rest = parser.parse_known_args()
     set_threads(args.threads)
@@ -33,6 +34,7 @@ def main() -> None:
         args.voc,
         args.out,
         settings(ImgstegoTraining, {**given, "front": front}, "train_imgstego"),
+        args.history,
     )
 
 

@@ -15,10 +15,12 @@ def main() -> None:
     parser.add_argument("--run", required=True, help="ran_nor, ran_an, hpf_nor or hpf_an")
     parser.add_argument("--data", required=True, help="prepared clips (results/prep/<dataset>)")
     parser.add_argument("--out", required=True, help="the checkpoint to write")
+    parser.add_argument("--history", help="the training history CSV to write (dvc plots); none when not given")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
     args, rest = parser.parse_known_args()
     set_threads(args.threads)
-    train_stego(args.run, args.data, args.out, settings(StegoTraining, parse_flags(rest), "train_stego"))
+    training = settings(StegoTraining, parse_flags(rest), "train_stego")
+    train_stego(args.run, args.data, args.out, training, args.history)
 
 
 if __name__ == "__main__":

@@ -21,12 +21,13 @@ def main() -> None:
     parser.add_argument("--mouths", required=True, help="mouth crops (results/av/<corpus>/mouths)")
     parser.add_argument("--audio", required=True, help="audio features (results/av/<corpus>/audio)")
     parser.add_argument("--out", required=True, help="the checkpoint to write")
+    parser.add_argument("--history", help="the training history CSV to write (dvc plots); none when not given")
     parser.add_argument("--metrics", required=True, help="synchronisation JSON (AUC in-sync vs mismatched)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
     args, rest = parser.parse_known_args()
     set_threads(args.threads)
     training = settings(SyncNetTraining, parse_flags(rest), "train_syncnet")
-    result = train_syncnet(args.corpus, args.mouths, args.audio, args.out, args.metrics, training)
+    result = train_syncnet(args.corpus, args.mouths, args.audio, args.out, args.metrics, training, args.history)
     print(f"{args.corpus}: in-sync vs mismatched AUC {result['sync_auc']:.3f} on {result['test_clips']} clips")
 
 

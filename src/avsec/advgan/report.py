@@ -430,7 +430,8 @@ def _group(victims: list[dict], evaluations: list[dict], baselines: list[dict]) 
 
 
 def _matrix_tsv(matrix: np.ndarray, labels: Sequence[str]) -> str:
-    lines = ["source\\target\t" + "\t".join(labels)]
+    # rows: sources, columns: targets; the first column is "source", a name dvc plots can address (dvc.yaml)
+    lines = ["source\t" + "\t".join(labels)]
     for label, row in zip(labels, matrix, strict=True):
         lines.append(label + "\t" + "\t".join("" if np.isnan(v) else f"{v:.4f}" for v in row))
     return "\n".join(lines) + "\n"

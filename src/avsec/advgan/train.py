@@ -49,6 +49,7 @@ class GeneratorTraining:
     bf16: bool = True
     checkpoint_every: int = 200
     steps: int = 0  # stop training after this many steps (0: every epoch; benches and rehearsals)
+    log_every: int = 10  # a history CSV row every this many steps, besides each epoch's (0: epochs only)
 
 
 class GeneratorTask:
@@ -126,9 +127,15 @@ class GeneratorTask:
 
 
 def train_generator(
-    generator: str, victim_ckpt: str | Path, data: str | Path, out: str | Path, settings: GeneratorTraining
+    generator: str,
+    victim_ckpt: str | Path,
+    data: str | Path,
+    out: str | Path,
+    settings: GeneratorTraining,
+    history_csv: str | Path | None = None,
 ) -> list:
-    """Train generator ``<source>_to_<target>`` against a trained victim; write its checkpoint to ``out``."""
+    """Train generator ``<source>_to_<target>`` against a trained victim; write its checkpoint to ``out`` and,
+    when given, its history CSV to ``history_csv`` (a row every ``log_every`` steps and per epoch)."""
     s = settings
     victim, vckpt = load_victim(victim_ckpt)
     labels = list(vckpt["labels"])
@@ -156,6 +163,7 @@ def train_generator(
         s.bf16,
         s.checkpoint_every,
         steps=s.steps,
+        log_every=s.log_every,
         fingerprint={
             "generator": generator,
             "width": s.width,
@@ -167,7 +175,7 @@ def train_generator(
     victim.to(resolve_device(s.device))
     task = GeneratorTask(g, d, victim, labels.index(target), s)
     resume = Path(f"{out}.resume")
-    history = fit(task, train, train_settings, resume, desc=f"{vckpt['victim']} {generator}")
+    history = fit(task, train, train_settings, resume, desc=f"{vckpt['victim']} {generator}", history_csv=history_csv)
     save_checkpoint(
         out,
         {

@@ -219,8 +219,16 @@ def predict(model: nn.Module, audio: torch.Tensor | ShardRows, batch: int) -> to
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
 
 
-def train_victim(victim: str, data: str | Path, out: str | Path, metrics: str | Path, settings: VictimTraining) -> dict:
-    """Train a victim on the train split, write ``out`` (checkpoint) and ``metrics`` (test accuracy JSON)."""
+def train_victim(
+    victim: str,
+    data: str | Path,
+    out: str | Path,
+    metrics: str | Path,
+    settings: VictimTraining,
+    history_csv: str | Path | None = None,
+) -> dict:
+    """Train a victim on the train split, write ``out`` (checkpoint), ``metrics`` (test accuracy JSON) and, when
+    given, ``history_csv`` (the training history CSV, avsec.train.history)."""
     s = settings
     labels = list(names(s.labels, "labels"))
     arch = {"rate": s.rate, **s.arch}
@@ -239,7 +247,7 @@ def train_victim(victim: str, data: str | Path, out: str | Path, metrics: str | 
     )
     resume = Path(f"{out}.resume")
     task = ClassifierTask(model, val, lr=s.lr, weight_decay=s.weight_decay, epochs=s.epochs)
-    history = fit(task, train, train_settings, resume, desc=victim)
+    history = fit(task, train, train_settings, resume, desc=victim, history_csv=history_csv)
     model.eval()
     pred = predict(model, test, 256)
     result = {

@@ -44,9 +44,10 @@ def _mean(values) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def detect_attacks(corpus: str, attacks: list[str | Path], out: str | Path) -> dict:
+def detect_attacks(corpus: str, attacks: list[str | Path], out: str | Path, roc_csv: str | Path | None = None) -> dict:
     """Detection measures of every attack setting of a corpus from the attack JSONs; one row per setting (and
-    per goal, partial / full, for C&W) with the attack's success and distortion beside them."""
+    per goal, partial / full, for C&W) with the attack's success and distortion beside them. ``roc_csv``, when
+    given, receives the ROC curves for ``dvc plots`` (:func:`roc_table`)."""
     rows = []
     for path in attacks:
         path = Path(path)
@@ -82,5 +83,18 @@ def detect_attacks(corpus: str, attacks: list[str | Path], out: str | Path) -> d
         first = json.loads(Path(attacks[0]).read_text(encoding="utf-8"))["benign"]["test"]
         benign_acc = {k: first[k] for k in ("accuracy", "wer") if k in first}
     result = {"corpus": corpus, "benign": benign_acc, "settings": rows}
+    if roc_csv is not None:
+        write_text(roc_csv, roc_table(rows))
     write_text(out, json.dumps(result, indent=1) + "\n")
     return result
+
+
+def roc_table(rows: list[dict]) -> str:
+    """The ROC curves of ``rows`` (detect_attacks's) as CSV: ``setting`` (its name, ``/<goal>`` for C&W's two
+    goals), ``point`` (the curve's order), ``fpr``, ``tpr``."""
+    lines = ["setting,point,fpr,tpr"]
+    for row in rows:
+        setting = f"{row['name']}/{row['goal']}" if row.get("goal") else row["name"]
+        for point, (fpr, tpr) in enumerate(zip(row["roc"]["fpr"], row["roc"]["tpr"], strict=True)):
+            lines.append(f"{setting},{point},{fpr!r},{tpr!r}")
+    return "\n".join(lines) + "\n"

@@ -356,8 +356,10 @@ def train_recogniser(
     out: str | Path,
     metrics: str | Path,
     settings: RecogniserTraining,
+    history_csv: str | Path | None = None,
 ) -> dict:
-    """Train the corpus's recogniser on its train split; write the checkpoint and the test metrics JSON."""
+    """Train the corpus's recogniser on its train split; write the checkpoint, the test metrics JSON and, when
+    given, the history CSV ``history_csv``."""
     head = settings.head
     if head != HEADS.get(corpus, head):
         raise ConfigError(f"avdetect: {corpus} needs the {HEADS[corpus]!r} head, not {head!r}")
@@ -378,7 +380,7 @@ def train_recogniser(
     task = RecogniserTask(
         model, val, classes, lr=settings.lr, weight_decay=settings.weight_decay, epochs=settings.epochs
     )
-    history = fit(task, LabelledClips(train, head, classes), training, resume, desc=f"{corpus} recogniser")
+    history = fit(task, LabelledClips(train, head, classes), training, resume, f"{corpus} recogniser", history_csv)
     model.eval()
     predicted = recognise_clips(model, test, classes)
     result = {

@@ -41,6 +41,7 @@ from avsec.io.atomic import write_text
 from avsec.metrics.detection import auc
 from avsec.train import TrainSettings, fit, load_checkpoint, load_state, save_checkpoint
 from avsec.train.checkpoint import build_from
+from avsec.train.history import HistoryLog
 
 WINDOW = 5  # video frames per window
 MFCC_STEPS = 20  # MFCC steps per window (4 per frame)
@@ -321,11 +322,18 @@ def sync_scores(model: SyncNet, video: torch.Tensor, audio: torch.Tensor, vshift
 
 @flushing_denormals
 def train_syncnet(
-    corpus: str, mouths: str | Path, audio: str | Path, out: str | Path, metrics: str | Path, settings: SyncNetTraining
+    corpus: str,
+    mouths: str | Path,
+    audio: str | Path,
+    out: str | Path,
+    metrics: str | Path,
+    settings: SyncNetTraining,
+    history_csv: str | Path | None = None,
 ) -> dict:
-    """Train SyncNet on the corpus's training clips (or take the published weights from the local file
-    ``settings.published``), then measure on the test clips how well its confidence separates in-sync audio from
-    another clip's audio (AUC) and how often the in-sync offset is found within ±1 frame."""
+    """Train SyncNet on the corpus's training clips, its history CSV into ``history_csv`` when given (or take the
+    published weights from the local file ``settings.published``: a CSV without rows), then measure on the test
+    clips how well its confidence separates in-sync audio from another clip's audio (AUC) and how often the in-sync
+    offset is found within ±1 frame."""
     train, val, test = (load_av(mouths, audio, split) for split in SPLITS)
     arch = {"width": settings.width, "channels": 1, "size": settings.size, "embed": settings.embed}
     history: list = []
@@ -333,6 +341,7 @@ def train_syncnet(
     if settings.published:
         arch = {"width": 1.0, "channels": 3, "size": 224, "embed": 1024}
         model = load_published(Path(settings.published).expanduser(), build_syncnet(**arch))
+        HistoryLog(history_csv, 0).write()  # trained elsewhere: the declared CSV, without rows
     else:
         model = build_syncnet(**arch)
         fingerprint = {"corpus": corpus, "lr": settings.lr, "margin": settings.margin,
@@ -344,7 +353,7 @@ def train_syncnet(
         val_windows = SyncWindows(val, sync_pairs(val, **pairs, seed=settings.seed + 1))
         task = SyncTask(model, val_windows, lr=settings.lr, margin=settings.margin, batch=settings.batch)
         rows = SyncWindows(train, sync_pairs(train, **pairs, seed=settings.seed))
-        history = fit(task, rows, training, resume, desc=f"{corpus} syncnet")
+        history = fit(task, rows, training, resume, desc=f"{corpus} syncnet", history_csv=history_csv)
         resume.unlink(missing_ok=True)
     model.eval()
     separation = sync_separation(model, test, settings.vshift, settings.mismatched_per_clip, settings.seed)

@@ -50,6 +50,7 @@ class ImgstegoTraining:
     bf16: bool = True
     checkpoint_every: int = 200
     steps: int = 0  # stop training after this many steps (0: every epoch; benches and rehearsals)
+    log_every: int = 500  # a history CSV row every this many steps, besides each epoch's (0: epochs only)
     front: Frontend = field(default_factory=Frontend)
 
 
@@ -71,6 +72,7 @@ class EnhancerTraining:
     bf16: bool = True
     checkpoint_every: int = 200
     steps: int = 0  # stop training after this many steps (0: every epoch; benches and rehearsals)
+    log_every: int = 500  # a history CSV row every this many steps, besides each epoch's (0: epochs only)
 
 
 def image_loss(revealed: torch.Tensor, image: torch.Tensor, *, mse: float, ssim_weight: float) -> torch.Tensor:
@@ -87,8 +89,9 @@ def _mae255(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def _fit_settings(s: ImgstegoTraining | EnhancerTraining, **fingerprint) -> TrainSettings:
     return TrainSettings(
-        s.epochs, s.batch, s.seed, s.device, s.bf16, s.checkpoint_every, fingerprint=fingerprint, steps=s.steps
-    )
+        s.epochs, s.batch, s.seed, s.device, s.bf16, s.checkpoint_every, fingerprint=fingerprint, steps=s.steps,
+        log_every=s.log_every,
+    )  # fmt: skip
 
 
 # ---- hiding / reveal ---------------------------------------------------------------------------------------------
@@ -129,8 +132,16 @@ class HideTask:
         return {}
 
 
-def train_model(variant: str, timit: str | Path, voc: str | Path, out: str | Path, settings: ImgstegoTraining) -> list:
-    """Train the Hiding and Reveal blocks of ``variant`` (a name: base, ssim) and write the checkpoint ``out``."""
+def train_model(
+    variant: str,
+    timit: str | Path,
+    voc: str | Path,
+    out: str | Path,
+    settings: ImgstegoTraining,
+    history_csv: str | Path | None = None,
+) -> list:
+    """Train the Hiding and Reveal blocks of ``variant`` (a name: base, ssim) and write the checkpoint ``out`` and,
+    when given, the history CSV ``history_csv``."""
     s, front = settings, settings.front
     images = Images(voc, IMAGE_SPLITS[0], front.shape)
     carriers, rejects = load_carriers(timit, CARRIER_SPLITS[0], front)
@@ -147,7 +158,7 @@ def train_model(variant: str, timit: str | Path, voc: str | Path, out: str | Pat
     task = HideTask(model, images, carriers, s)
     planes = torch.arange(len(images) * images.channels)
     resume = Path(f"{out}.resume")
-    history = fit(task, (planes,), fit_settings, resume, desc=f"imgstego {variant}")
+    history = fit(task, (planes,), fit_settings, resume, desc=f"imgstego {variant}", history_csv=history_csv)
     save_checkpoint(
         out,
         {
@@ -216,9 +227,15 @@ class EnhanceTask:
 
 
 def train_enhancer(
-    model_ckpt: str | Path, timit: str | Path, voc: str | Path, out: str | Path, settings: EnhancerTraining
+    model_ckpt: str | Path,
+    timit: str | Path,
+    voc: str | Path,
+    out: str | Path,
+    settings: EnhancerTraining,
+    history_csv: str | Path | None = None,
 ) -> list:
-    """Train the U-Net enhancer on revealed RGB training images of the main model ``model_ckpt``."""
+    """Train the U-Net enhancer on revealed RGB training images of the main model ``model_ckpt``; ``history_csv``: the
+    history CSV, when given."""
     s = settings
     model, front, mckpt = load_model(model_ckpt)
     for p in model.parameters():
@@ -237,7 +254,7 @@ def train_enhancer(
     model.to(resolve_device(s.device))
     task = EnhanceTask(enhancer, model, images, carriers, front, s)
     resume = Path(f"{out}.resume")
-    history = fit(task, (torch.arange(len(images)),), fit_settings, resume, desc="imgstego enhancer")
+    history = fit(task, (torch.arange(len(images)),), fit_settings, resume, "imgstego enhancer", history_csv)
     save_checkpoint(
         out,
         {

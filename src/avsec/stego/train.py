@@ -193,8 +193,11 @@ class StegoTask:
         return {}
 
 
-def train_stego(run: str, data: str | Path, out: str | Path, settings: StegoTraining) -> list:
-    """Train the ``<analyzer>_<channel>`` triple on the train split of ``data``; write its checkpoint to ``out``."""
+def train_stego(
+    run: str, data: str | Path, out: str | Path, settings: StegoTraining, history_csv: str | Path | None = None
+) -> list:
+    """Train the ``<analyzer>_<channel>`` triple on the train split of ``data``; write its checkpoint to ``out``
+    and, when given, its history CSV to ``history_csv``."""
     s = settings
     analyzer, channel = parse_run(run)
     spec = spectrogram(s.n_fft, s.hop, s.win_length, s.window, s.kind)
@@ -236,7 +239,7 @@ def train_stego(run: str, data: str | Path, out: str | Path, settings: StegoTrai
     )
     task = StegoTask(encoder, decoder, steganalyzer, train, spec, hyper)
     resume = Path(f"{out}.resume")
-    history = fit(task, train, trainer, resume, desc=f"{Path(data).name} {run}")
+    history = fit(task, train, trainer, resume, desc=f"{Path(data).name} {run}", history_csv=history_csv)
     recalibrate(task, train, s.batch, resolve_device(s.device), s.seed)
     save_checkpoint(
         out,

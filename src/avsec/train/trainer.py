@@ -3,7 +3,8 @@
 What the loop owns (docs/architecture.md, "Conventions"): the device (``auto`` = CUDA when present), bf16 autocast
 on CUDA, the data order (a permutation per epoch drawn from the seed and the epoch number, so a resumed run sees
 the same batches), reading the batches through a ``DataLoader`` (from tensors in memory, or from a ``Dataset``
-that reads each batch from the memory-mapped shards), tqdm progress into the rule's log, a resume file written
+that reads each batch from the memory-mapped shards), tqdm progress into the rule's log, the history CSV that
+``dvc plots`` draws (:mod:`avsec.train.history`), a resume file written
 every ``checkpoint_every`` steps and when SLURM (or a user) sends SIGTERM, SIGUSR1 or SIGINT, and resumption
 from that file. A resume file holds the
 modules, optimisers, schedulers, random-number state, position and the epoch's running sums, and a fingerprint
@@ -30,6 +31,7 @@ from tqdm import tqdm
 
 from avsec.core.errors import AvsecError
 from avsec.train.checkpoint import load_resume, save_checkpoint
+from avsec.train.history import HistoryLog
 from avsec.train.steplog import StepClock
 
 SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
@@ -52,6 +54,7 @@ class TrainSettings:
     fingerprint: dict = field(default_factory=dict)  # everything else that defines the run (hyper-parameters, data)
     workers: int = -1  # DataLoader processes reading batches; -1: the job's threads on CUDA, none on a CPU
     steps: int = 0  # stop after this many steps in all (0: every epoch): short rehearsals and benches
+    log_every: int = 0  # a history row every this many steps as well as at each epoch's end (0: epochs only)
 
 
 class Task(Protocol):
@@ -95,6 +98,8 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
 
 def fingerprint(settings: TrainSettings) -> str:
     keep = {k: v for k, v in asdict(settings).items() if k not in ("device", "checkpoint_every", "workers")}
+    if not keep["log_every"]:  # the rows already logged depend on it; left out at 0, older resume files still fit
+        del keep["log_every"]
     return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -146,11 +151,13 @@ def batch_loader(data: Dataset, batches: list[list[int]], device: torch.device, 
 
 
 def fit(task: Task, data: tuple[torch.Tensor, ...] | Dataset, settings: TrainSettings, resume: str | Path,
-        desc: str) -> list:  # fmt: skip
+        desc: str, history_csv: str | Path | None = None) -> list:  # fmt: skip
     """Train ``task`` on the rows of ``data``: tensors with a common first dimension kept in memory, or a
     ``Dataset`` whose ``__getitems__(rows)`` reads a batch (tuple of tensors), so the data is never held whole.
 
     Returns the history: one dict per epoch of the mean step scalars and the task's end-of-epoch measures.
+    ``history_csv``, when given, receives the rows of :class:`~avsec.train.history.HistoryLog` (every
+    ``settings.log_every`` steps and at each epoch's end), rewritten atomically with each resume file and at the end.
     Raises :class:`Interrupted` after saving ``resume`` when a signal arrives.
     """
     device = resolve_device(settings.device)
@@ -166,6 +173,7 @@ def fit(task: Task, data: tuple[torch.Tensor, ...] | Dataset, settings: TrainSet
     state = _resume_state(resume, key, task)
     # sums: the current epoch's step scalars so far, kept in the resume file so a resumed epoch's means are exact
     epoch, start, history, sums = state["epoch"], state["step"], state["history"], state["sums"]
+    log = HistoryLog(history_csv, settings.log_every, state["log"])
     print(f"{desc}: {n} rows, {steps_per_epoch} steps per epoch, {settings.epochs} epochs on {device}", flush=True)
     clock = StepClock(device)  # per-step times for the rehearsal (avsec.train.steplog), when asked
     with stop_on_signal() as received:
@@ -190,9 +198,11 @@ def fit(task: Task, data: tuple[torch.Tensor, ...] | Dataset, settings: TrainSet
                     sums[name] = sums.get(name, 0.0) + float(value)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in scalars.items()}, refresh=False)
                 done = step + 1
+                log.add(scalars, epoch, epoch * steps_per_epoch + done, end=done == steps_per_epoch)
                 if received or (settings.checkpoint_every and done % settings.checkpoint_every == 0):
-                    _save_resume(resume, key, task, epoch, done, history, sums)
+                    _save_resume(resume, key, task, epoch, done, history, sums, log)
                 if settings.steps and epoch * steps_per_epoch + done >= settings.steps:
+                    log.write()
                     bar.close()
                     print(f"{desc}: stopped after {settings.steps} steps, as asked", file=sys.stderr, flush=True)
                     return history
@@ -213,13 +223,17 @@ def fit(task: Task, data: tuple[torch.Tensor, ...] | Dataset, settings: TrainSet
             for scheduler in getattr(task, "schedulers", {}).values():
                 scheduler.step()
             history.append(record)
+            log.end_epoch({k: v for k, v in record.items() if k not in sums and k != "epoch"})
             print(json.dumps(record), file=sys.stderr, flush=True)
             epoch, start, sums = epoch + 1, 0, {}
-            _save_resume(resume, key, task, epoch, 0, history, sums)
+            _save_resume(resume, key, task, epoch, 0, history, sums, log)
+    log.write()
     return history
 
 
-def _save_resume(path: Path, key: str, task: Task, epoch: int, step: int, history: list, sums: dict) -> None:
+def _save_resume(
+    path: Path, key: str, task: Task, epoch: int, step: int, history: list, sums: dict, log: HistoryLog
+) -> None:
     rng = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
@@ -232,18 +246,20 @@ def _save_resume(path: Path, key: str, task: Task, epoch: int, step: int, histor
             "step": step,
             "history": history,
             "sums": sums,
+            "log": log.state(),
             "rng": rng,
             "modules": {k: m.state_dict() for k, m in task.modules.items()},
             "optimizers": {k: o.state_dict() for k, o in task.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in getattr(task, "schedulers", {}).items()},
         },
     )
+    log.write()  # after the resume file: the CSV never holds rows a resumed run would log again
 
 
 def _resume_state(path: Path, key: str, task: Task) -> dict:
     saved = load_resume(path, key)
     if saved is None:
-        return {"epoch": 0, "step": 0, "history": [], "sums": {}}
+        return {"epoch": 0, "step": 0, "history": [], "sums": {}, "log": None}
     for name, module in task.modules.items():
         module.load_state_dict(saved["modules"][name])
     for name, optimizer in task.optimizers.items():
@@ -259,4 +275,5 @@ def _resume_state(path: Path, key: str, task: Task) -> dict:
         "step": saved["step"],
         "history": list(saved["history"]),
         "sums": dict(saved.get("sums", {})),
+        "log": saved.get("log"),
     }
