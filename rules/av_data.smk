@@ -16,7 +16,7 @@ rule detect_landmarks:
         corpus="grid|lrw",
         part=r"\d+",
     conda:
-        "../envs/torch.yaml"
+        "../envs/av.yaml"
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=int(SCALE["av"]["landmarks"]["backend"] == "face_alignment"),
@@ -44,7 +44,7 @@ rule mean_face:
     wildcard_constraints:
         corpus="grid|lrw",
     conda:
-        "../envs/data.yaml"
+        "../envs/av.yaml"
     resources:
         runtime=30,
         mem_mb=scale_resource("mem_mb", "mean_face"),
@@ -71,7 +71,7 @@ rule crop_mouths:
         corpus="grid|lrw",
         part=r"\d+",
     conda:
-        "../envs/data.yaml"
+        "../envs/av.yaml"
     threads: SCALE["resources"]["threads"]
     resources:
         runtime=240,
@@ -99,7 +99,7 @@ rule extract_av_audio:
         corpus="grid|lrw",
         part=r"\d+",
     conda:
-        "../envs/torch.yaml"
+        "../envs/av.yaml"
     threads: SCALE["resources"]["threads"]
     resources:
         runtime=120,
@@ -129,7 +129,7 @@ rule gather_av:
     wildcard_constraints:
         corpus="grid|lrw",
     conda:
-        "../envs/data.yaml"
+        "../envs/av.yaml"
     resources:
         runtime=30,
         mem_mb=scale_resource("mem_mb", "gather_av"),

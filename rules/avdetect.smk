@@ -18,7 +18,7 @@ rule train_av:
     wildcard_constraints:
         corpus="grid|lrw",
     conda:
-        "../envs/torch.yaml"
+        "../envs/av.yaml"
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
@@ -48,7 +48,7 @@ rule train_syncnet:
     wildcard_constraints:
         corpus="grid|lrw",
     conda:
-        "../envs/torch.yaml"
+        "../envs/av.yaml"
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
@@ -80,7 +80,7 @@ rule attack_av:
         method="fgsm|bim|cw",
         setting=r"benign|(fgsm|bim|cw)_a\d+_v\d+(_[a-z]+)?",
     conda:
-        "../envs/torch.yaml"
+        "../envs/av.yaml"
     threads: SCALE["resources"]["threads"]
     resources:
         gpu=SCALE["resources"]["gpu"],
@@ -112,7 +112,7 @@ rule gather_attack_av:
         corpus="grid|lrw",
         method="fgsm|bim|cw",
     conda:
-        "../envs/torch.yaml"
+        "../envs/av.yaml"
     resources:
         runtime=scale_resource("runtime", "gather_attack_av"),
         mem_mb=scale_resource("mem_mb", "gather_attack_av"),
@@ -137,7 +137,7 @@ rule detect_av:
     wildcard_constraints:
         corpus="grid|lrw",
     conda:
-        "../envs/torch.yaml"
+        "../envs/av.yaml"
     resources:
         runtime=scale_resource("runtime", "detect_av"),
         mem_mb=scale_resource("mem_mb", "detect_av"),
@@ -165,7 +165,7 @@ rule report_avdetect:
     benchmark:
         "results/benchmarks/avdetect/report_avdetect.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/av.yaml"
     resources:
         runtime=30,
         mem_mb=scale_resource("mem_mb", "report_avdetect"),

@@ -24,7 +24,7 @@ rule rehearsal_data:
     benchmark:
         "results/benchmarks/rehearsal/data.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/av.yaml"
     resources:
         runtime=30,
         mem_mb=2000,
@@ -42,7 +42,7 @@ rule rehearse:
     benchmark:
         "results/benchmarks/rehearsal/{job}.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/av.yaml"
     threads: PAPER_RESOURCES["threads"]
     resources:
         gpu=PAPER_RESOURCES["gpu"],
@@ -68,7 +68,7 @@ rule rehearsal_cost:
     benchmark:
         "results/benchmarks/rehearsal/cost.tsv"
     conda:
-        "../envs/torch.yaml"
+        "../envs/av.yaml"
     resources:
         runtime=10,
         mem_mb=1000,

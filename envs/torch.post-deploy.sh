@@ -1,0 +1,1 @@
+install-avsec.sh
