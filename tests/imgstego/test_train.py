@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from avsec.core.errors import InputError
-from avsec.imgstego.train import HideTask, train_model
+from avsec.imgstego.train import HideTask, epochs_for, train_model
 from avsec.train import Interrupted, load_checkpoint
 
 
@@ -66,3 +66,16 @@ def test_a_signalled_run_resumes_to_the_same_weights_and_history(timit, voc, tin
 def test_the_enhancer_trains_on_revealed_images(enhancer):
     _, history = enhancer
     assert len(history) == 2 and {"loss", "revealed_mae", "mae"} <= set(history[0])
+
+
+def test_training_length_in_steps_runs_the_epochs_that_reach_them(tiny):
+    """Paper 3's length is ~203 K steps whatever VOC's size: ``train_steps`` gives the whole epochs that reach it
+    (at least the steps, less than an epoch more); without it, ``epochs`` as given."""
+    s = tiny.training(train_steps=10, batch=4, epochs=99)
+    assert epochs_for(s, 9) == 4  # 3 steps an epoch: 12 steps
+    assert epochs_for(s, 8) == 5  # 2 steps an epoch: 10 steps
+    assert epochs_for(s, 80) == 1  # 20 steps an epoch
+    for rows in range(1, 200, 7):
+        per_epoch = -(-rows // 4)
+        assert 10 <= epochs_for(s, rows) * per_epoch < 10 + per_epoch
+    assert epochs_for(tiny.training(epochs=7, batch=4), 9) == 7

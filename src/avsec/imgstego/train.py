@@ -11,6 +11,7 @@ carriers and revealed by the frozen model; the U-Net learns mse·MSE + ssim·(1 
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ class ImgstegoTraining:
     levels: int = 4
     crop: int = 0  # random crop×crop training patches; 0: the whole spectrogram
     epochs: int = 10
+    train_steps: int = 0  # the training length in steps (the paper's ~203 K), whatever the split's size; 0: epochs
     batch: int = 8
     seed: int = 1024
     device: str = "auto"
@@ -87,11 +89,18 @@ def _mae255(a: torch.Tensor, b: torch.Tensor) -> float:
     return (a.detach().float() - b.float()).abs().mean().item() * 255
 
 
-def _fit_settings(s: ImgstegoTraining | EnhancerTraining, **fingerprint) -> TrainSettings:
+def _fit_settings(s: ImgstegoTraining | EnhancerTraining, rows: int, **fingerprint) -> TrainSettings:
+    """The trainer's settings; with ``train_steps``, the epochs over ``rows`` that reach it (at most one epoch more)."""
     return TrainSettings(
-        s.epochs, s.batch, s.seed, s.device, s.bf16, s.checkpoint_every, fingerprint=fingerprint, steps=s.steps,
-        log_every=s.log_every,
+        epochs_for(s, rows), s.batch, s.seed, s.device, s.bf16, s.checkpoint_every, fingerprint=fingerprint,
+        steps=s.steps, log_every=s.log_every,
     )  # fmt: skip
+
+
+def epochs_for(s: ImgstegoTraining | EnhancerTraining, rows: int) -> int:
+    """``s.epochs``, or with ``train_steps`` the whole epochs of ``rows`` in batches of ``s.batch`` that reach it."""
+    train_steps = getattr(s, "train_steps", 0)
+    return math.ceil(train_steps / math.ceil(rows / s.batch)) if train_steps else s.epochs
 
 
 # ---- hiding / reveal ---------------------------------------------------------------------------------------------
@@ -152,8 +161,8 @@ def train_model(
     torch.manual_seed(s.seed)
     model = ImageStego(**arch)
     fit_settings = _fit_settings(
-        s, variant=variant, crop=s.crop, lr=s.lr, betas=list(map(float, s.betas)), front=asdict(front),
-        images=len(images), carriers=len(carriers), **arch, **weights,
+        s, len(images) * images.channels, variant=variant, crop=s.crop, lr=s.lr, betas=list(map(float, s.betas)),
+        front=asdict(front), images=len(images), carriers=len(carriers), **arch, **weights,
     )  # fmt: skip
     task = HideTask(model, images, carriers, s)
     planes = torch.arange(len(images) * images.channels)
@@ -248,7 +257,7 @@ def train_enhancer(
     torch.manual_seed(s.seed)
     enhancer = Enhancer(**arch)
     fit_settings = _fit_settings(
-        s, model=str(model_ckpt), variant=mckpt["variant"], mse=s.mse, ssim=s.ssim, crop=s.crop, lr=s.lr,
+        s, len(images), model=str(model_ckpt), variant=mckpt["variant"], mse=s.mse, ssim=s.ssim, crop=s.crop, lr=s.lr,
         betas=list(map(float, s.betas)), images=len(images), **arch,
     )  # fmt: skip
     model.to(resolve_device(s.device))

@@ -210,8 +210,12 @@ def _imgstego(variant: str) -> Job:
                 *settings]  # fmt: skip
 
     def full(c: Context) -> Full:
-        t = c.paper["imgstego"]["train"]
-        return _epochs_of(t["epochs"], 3 * c.size("voc", "train"), t["batch"], "colour planes of the training images")
+        t, planes = c.paper["imgstego"]["train"], 3 * c.size("voc", "train")
+        if "train_steps" in t:  # the epochs that reach the steps (avsec.imgstego.train.epochs_for)
+            epochs = math.ceil(t["train_steps"] / math.ceil(planes / t["batch"]))
+            full = _epochs_of(epochs, planes, t["batch"], "colour planes of the training images")
+            return full._replace(how=f"{full.how}, the epochs that reach {t['train_steps']} steps")
+        return _epochs_of(t["epochs"], planes, t["batch"], "colour planes of the training images")
 
     return Job(f"train_imgstego-{variant}", "train_imgstego", "imgstego", command, full,
                lambda c: len(c.config["imgstego"]["variants"]))  # fmt: skip
