@@ -21,7 +21,7 @@ from torch import nn
 from avsec.advgan.nets import Discriminator, Generator
 from avsec.core.errors import AvsecError, InputError
 from avsec.train import Interrupted, TrainSettings, fit, load_checkpoint, load_state, save_checkpoint
-from avsec.train.trainer import autocast, epoch_order
+from avsec.train.trainer import autocast, epoch_order, flat_for
 from conftest import REPO
 
 ROWS, BATCH, EPOCHS = 50, 8, 3
@@ -547,3 +547,38 @@ def test_same_checkpoint_gives_the_same_bytes_wherever_saved(tmp_path):
     save_checkpoint(tmp_path / "a.pt", payload)
     save_checkpoint(tmp_path / "sub" / "b.pt", payload)
     assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "sub" / "b.pt").read_bytes()
+
+
+def test_flat_for_reads_the_last_epochs_against_the_one_before():
+    history = [{"s": v} for v in (0.1, 0.5, 0.5, 0.505)]
+    assert flat_for(history, "s", 2, 0.01)  # 0.5 and 0.505 stay within 0.01 of epoch 2's 0.5
+    assert not flat_for(history, "s", 3, 0.01)  # epoch 1's 0.1 → 0.5: moved
+    assert not flat_for(history, "s", 2, 0.001)
+    assert not flat_for(history, "s", 4, 1.0)  # not yet 4 epochs after a first one
+    assert not flat_for(history, "s", 0, 1.0)  # patience 0: never
+
+
+class Scripted(Regression):
+    """A task whose end-of-epoch ``score`` is given per epoch (paper 2's success rate stands in)."""
+
+    def __init__(self, scores):
+        super().__init__()
+        self.scores = scores
+
+    def end_epoch(self, epoch):
+        return {**super().end_epoch(epoch), "score": self.scores[epoch]}
+
+
+def test_training_stops_when_the_monitored_value_stays_flat_and_a_rerun_stays_stopped(tmp_path):
+    """Paper 2: "stop when the success rate has not changed for 5 epochs" (here 2): epochs 3 and 4 stay within
+    0.01 of epoch 2, so epoch 5 never runs; a rerun from the resume file takes no step; patience 0 runs all."""
+    scores = [0.1, 0.5, 0.5, 0.505, 0.9, 0.9, 0.9]
+    stop = settings(epochs=7, patience=2, monitor="score", tolerance=0.01)
+    task = Scripted(scores)
+    history = fit(task, data(), stop, tmp_path / "r.resume", desc="flat")
+    assert [h["score"] for h in history] == scores[:4]
+    assert {epoch for epoch, _ in task.batches} == {0, 1, 2, 3}
+    again = Scripted(scores)
+    assert fit(again, data(), stop, tmp_path / "r.resume", desc="flat") == history and again.batches == []
+    every = fit(Scripted(scores), data(), settings(epochs=7), tmp_path / "all.resume", desc="all")
+    assert len(every) == 7

@@ -49,6 +49,8 @@ class GeneratorTraining:
     bf16: bool = True
     checkpoint_every: int = 200
     steps: int = 0  # stop training after this many steps (0: every epoch; benches and rehearsals)
+    patience: int = 0  # stop once the epoch's training success moved by at most tolerance for this many epochs
+    tolerance: float = 0.01
     log_every: int = 10  # a history CSV row every this many steps, besides each epoch's (0: epochs only)
 
 
@@ -164,6 +166,9 @@ def train_generator(
         s.checkpoint_every,
         steps=s.steps,
         log_every=s.log_every,
+        patience=s.patience,
+        monitor="success",
+        tolerance=s.tolerance,
         fingerprint={
             "generator": generator,
             "width": s.width,

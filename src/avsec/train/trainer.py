@@ -55,6 +55,20 @@ class TrainSettings:
     workers: int = -1  # DataLoader processes reading batches; -1: the job's threads on CUDA, none on a CPU
     steps: int = 0  # stop after this many steps in all (0: every epoch): short rehearsals and benches
     log_every: int = 0  # a history row every this many steps as well as at each epoch's end (0: epochs only)
+    # early stop: after ``patience`` epochs over which the epoch mean ``monitor`` moved by at most ``tolerance``
+    # from where it stood (0: every epoch runs)
+    patience: int = 0
+    monitor: str = ""
+    tolerance: float = 0.0
+
+
+def flat_for(history: list[dict], monitor: str, patience: int, tolerance: float) -> bool:
+    """Whether ``monitor`` of the last ``patience`` epochs of ``history`` stayed within ``tolerance`` of its value
+    the epoch before them (paper 2: "the success rate has not changed for 5 epochs")."""
+    if patience <= 0 or len(history) <= patience:
+        return False
+    before = history[-patience - 1][monitor]
+    return all(abs(record[monitor] - before) <= tolerance for record in history[-patience:])
 
 
 class Task(Protocol):
@@ -100,6 +114,9 @@ def fingerprint(settings: TrainSettings) -> str:
     keep = {k: v for k, v in asdict(settings).items() if k not in ("device", "checkpoint_every", "workers")}
     if not keep["log_every"]:  # the rows already logged depend on it; left out at 0, older resume files still fit
         del keep["log_every"]
+    if not keep["patience"]:  # likewise the early stop
+        for key in ("patience", "monitor", "tolerance"):
+            del keep[key]
     return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -178,6 +195,10 @@ def fit(task: Task, data: tuple[torch.Tensor, ...] | Dataset, settings: TrainSet
     clock = StepClock(device)  # per-step times for the rehearsal (avsec.train.steplog), when asked
     with stop_on_signal() as received:
         while epoch < settings.epochs:
+            if flat_for(history, settings.monitor, settings.patience, settings.tolerance):  # also on a resume
+                print(f"{desc}: {settings.monitor} within {settings.tolerance} for {settings.patience} epochs: "
+                      f"stopped after epoch {epoch} of {settings.epochs}", file=sys.stderr, flush=True)  # fmt: skip
+                break
             order = epoch_order(n, settings.seed, epoch)
             bar = tqdm(
                 range(start, steps_per_epoch),
