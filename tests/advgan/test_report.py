@@ -14,7 +14,17 @@ import pytest
 from matplotlib.image import imread
 
 from avsec.advgan.names import report_inputs
-from avsec.advgan.report import PAPER, cell_matrix, pick_example, report_from_files, write_report
+from avsec.advgan.report import (
+    PAPER,
+    _Victim,
+    cell_matrix,
+    error_rates,
+    error_summary,
+    figure6_section,
+    pick_example,
+    report_from_files,
+    write_report,
+)
 from avsec.core.errors import InputError
 from avsec.io.audio import write_audio
 from avsec.report.tables import heatmap, markdown_table
@@ -140,6 +150,7 @@ def test_report_writes_every_file(report):
     out, _ = report
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     expected = {"tables/table1.html", "tables/table2.html", "tables/victims.html", "report.md", "figures/figure7.png"}
+    expected |= {"tables/figure6.html", "figures/figure6.png"}
     expected |= {"audio/figure7_original.wav", "audio/figure7_adversarial.wav"}
     expected |= {f"tables/success_{v}.tsv" for v in ("wideresnet", "samplecnn")}
     expected |= {f"figures/success_{v}.png" for v in ("wideresnet", "samplecnn")}
@@ -359,3 +370,28 @@ def test_markdown_table_and_heatmap(tmp_path):
     path = heatmap(matrix, ["r1", "r2"], ["c1", "c2"], tmp_path / "h.png", "title")
     assert path.read_bytes()[:8] == PNG_MAGIC
     assert [p.name for p in tmp_path.iterdir()] == ["h.png"]
+
+
+def test_figure6_summarises_the_error_rates_of_the_filled_cells_with_the_papers_beside():
+    """Figure 6: 1 − success of each filled cell, in %; mean, std, range and the box plot's outliers (beyond 1.5 IQR)
+    of known values; the section puts the paper's numbers beside ours."""
+    matrix = np.full((4, 4), np.nan)
+    matrix[0, 1:] = [0.9, 0.92, 0.94]
+    matrix[1, [0, 2, 3]] = [0.91, 0.93, 0.3]  # one cell far below: an outlier of the error rates
+    errors = error_rates(matrix)
+    assert sorted(np.round(errors, 6)) == [6.0, 7.0, 8.0, 9.0, 10.0, 70.0]
+    summary = error_summary(errors)
+    assert summary["cells"] == 6 and summary["outliers"] == 1
+    assert summary["low"] == pytest.approx(6.0) and summary["high"] == pytest.approx(70.0)
+    assert summary["mean"] == pytest.approx(np.mean([6, 7, 8, 9, 10, 70]))
+    assert error_summary(errors[errors < 50])["outliers"] == 0
+    labels = ["yes", "no", "up", "down"]
+    evaluations = [
+        {"victim": "wideresnet", "generator": f"all_to_{t}", "source": "all", "target": t,
+         "per_source": {s: {"success": float(matrix[labels.index(s), j])} for s in labels if s != t}}
+        for j, t in enumerate(labels) if j == 1
+    ]  # fmt: skip
+    section = figure6_section([_Victim("wideresnet", labels, evaluations=evaluations)])
+    ours = error_summary(error_rates(cell_matrix(labels, evaluations)))
+    assert f"{ours['mean']:.2f} ± {ours['std']:.2f}" in section
+    assert "7.67 ± 3.90" in section and "6 of 90" in section  # the paper's WideResNet numbers

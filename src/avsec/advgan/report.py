@@ -62,6 +62,11 @@ PAPER: dict[str, Any] = {
         },
     },
 }
+# Figure 6 (section V-B): the attack error rate (1 - success) over the 90 cells of each matrix, in %
+PAPER_FIGURE6 = {
+    "wideresnet": {"mean": 7.67, "std": 3.9, "low": 2.84, "high": 22.92, "outliers": 6, "cells": 90},
+    "samplecnn": {"mean": 9.42, "std": 6.45, "low": 0.34, "high": 35.52, "outliers": 5, "cells": 90},
+}
 PAPER_SPELLING = {"reggae": "reggage"}  # our label -> the paper's Table 2 column
 METHODS = {  # baseline method -> (our row, the paper's row)
     "genetic": ("Alzantot et al. GA (ours)", "Alzantot et al. [9] (paper)"),
@@ -140,7 +145,9 @@ def write_report(out_dir: str | Path, victims: list[dict], evaluations: list[dic
             "victims": ("Victim accuracy", victims_section(groups)),
             "table1": ("Table 1: success rate, SNR and time per example", table1_section(groups)),
             "table2": ("Table 2: SNR (dB) and PESQ per target label", table2_section(groups)),
+            "figure6": ("Figure 6: attack error rate (1 − success) over the matrix cells", figure6_section(groups)),
         }
+        figure6(groups, report_file(tmp, "figures", "figure6.png"))
         for stem, (title, body) in sections.items():
             write_table_page(tmp, stem, title, body)
         picked = pick_example(evaluations)
@@ -287,6 +294,54 @@ def table2_section(groups: Sequence[_Victim]) -> str:
     return "\n".join(parts)
 
 
+def error_rates(matrix: np.ndarray) -> np.ndarray:
+    """Figure 6's values: 1 − success of every filled cell of a success matrix, in %."""
+    return 100.0 * (1.0 - matrix[np.isfinite(matrix)])
+
+
+def error_summary(errors: np.ndarray) -> dict[str, float]:
+    """Mean, standard deviation, range and the outliers of a box plot (beyond 1.5 IQR of the quartiles, matplotlib's
+    and the paper's convention) of error rates."""
+    if not len(errors):
+        return {"cells": 0, "mean": math.nan, "std": math.nan, "low": math.nan, "high": math.nan, "outliers": 0}
+    q1, q3 = np.percentile(errors, [25, 75])
+    fence = 1.5 * (q3 - q1)
+    outliers = int(((errors < q1 - fence) | (errors > q3 + fence)).sum())
+    return {"cells": len(errors), "mean": float(errors.mean()), "std": float(errors.std()), "low": float(errors.min()),
+            "high": float(errors.max()), "outliers": outliers}  # fmt: skip
+
+
+def figure6_section(groups: Sequence[_Victim]) -> str:
+    """Figure 6's numbers per victim, ours beside the paper's (its text gives them)."""
+    header = ["victim", "", "cells", "mean ± std (%)", "range (%)", "outliers"]
+    rows = []
+    for victim in groups:
+        ours = error_summary(error_rates(cell_matrix(victim.labels, victim.evaluations)))
+        for who, d in (("ours", ours), ("paper", PAPER_FIGURE6.get(victim.name))):
+            if d is None:
+                continue
+            rows.append([victim.title, who, d["cells"], f"{d['mean']:.2f} ± {d['std']:.2f}",
+                         f"{d['low']:.2f} – {d['high']:.2f}", f"{d['outliers']} of {d['cells']}"])  # fmt: skip
+    return (
+        markdown_table(header, rows)
+        + "\nError rate = 1 − the targeted success rate of a matrix cell (source → target) on the test clips; the"
+        " box plot's outliers lie beyond 1.5 × the interquartile range. The paper's 90 cells are the full 10 × 10"
+        " matrix without its diagonal; ours are the cells this run filled.\n"
+    )
+
+
+def figure6(groups: Sequence[_Victim], path: str | Path) -> Path:
+    """Figure 6: a box plot of the attack error rates of each victim's matrix cells (%)."""
+    fig = new_figure(1.8 + 1.6 * max(1, len(groups)), 3.6)
+    ax = fig.add_subplot()
+    values = [error_rates(cell_matrix(v.labels, v.evaluations)) for v in groups]
+    ax.boxplot(values, whis=1.5)
+    ax.set_xticks(range(1, len(groups) + 1), [v.title for v in groups])
+    ax.set_ylabel("attack error rate (%)")
+    ax.set_title("Attack error rates (ours)")
+    return save_figure(fig, path)
+
+
 def pick_example(evaluations: Sequence[dict]) -> tuple[dict, dict] | None:
     """The (evaluation, example) Figure 7 shows: a WideResNet "on" → "go" example when there is one, else the
     first example of the first evaluation that has examples; None when no evaluation has any."""
@@ -348,6 +403,7 @@ def _report_page(groups: Sequence[_Victim], sections: dict[str, tuple[str, str]]
         "",
         "Our run beside the numbers of Wang et al., IEEE Access 8 (2020). Files: [tables/victims.html]"
         "(tables/victims.html), [tables/table1.html](tables/table1.html), [tables/table2.html](tables/table2.html), "
+        "[tables/figure6.html](tables/figure6.html), [figures/figure6.png](figures/figure6.png), "
         + ", ".join(f"[tables/success_{v.name}.tsv](tables/success_{v.name}.tsv)" for v in groups)
         + (", [figures/figure7.png](figures/figure7.png), audio/." if picked else "."),
         "",
@@ -387,6 +443,7 @@ def _report_page(groups: Sequence[_Victim], sections: dict[str, tuple[str, str]]
             f"Values: [tables/success_{victim.name}.tsv](tables/success_{victim.name}.tsv).",
             "",
         ]
+    lines += ["## Figure 6: attack error rates, box plot", "", "![attack error rates](figures/figure6.png)", ""]
     lines += ["## Figure 7: an original clip and its adversarial example", ""]
     if picked:
         evaluation, example = picked
