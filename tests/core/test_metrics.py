@@ -10,7 +10,7 @@ import torch
 
 from avsec.io.audio import to_int16
 from avsec.metrics import accuracy, per_class_accuracy, pesq_score, snr_db, success_rate
-from avsec.metrics.audio import mean_snr_db
+from avsec.metrics.audio import mean_snr_db, p862_raw
 
 
 def speech_like(rate: int, seconds: float = 1.0) -> np.ndarray:
@@ -74,6 +74,23 @@ def test_pesq_is_higher_for_less_noise(rate):
     assert all(np.isfinite(scores))
     assert scores[0] > 4.0  # identical clips: near the top of the scale
     assert scores[0] > scores[1] > scores[2] >= 1.0
+
+
+def test_narrow_band_pesq_is_p862_on_its_own_scale():
+    """Paper 2's PESQ (−0.5…4.5) is narrow-band P.862: the "nb" band orders noise levels too, differs from the
+    wide-band score on the same pair, tops out at 4.5 on identical clips (wide-band reaches 4.64), and an unknown
+    band is an error."""
+    x = speech_like(16000)
+    noise = np.random.default_rng(1).standard_normal(x.size).astype(np.float32)
+    nb = [pesq_score(x, x + level * noise, 16000, band="nb") for level in (0.0, 0.001, 0.01)]
+    wb = [pesq_score(x, x + level * noise, 16000) for level in (0.0, 0.001, 0.01)]
+    assert nb[0] == pytest.approx(4.5, abs=0.01) and wb[0] > 4.6  # P.862's top vs P.862.2's
+    assert nb[0] > nb[1] > nb[2]
+    assert all(abs(a - b) > 0.01 for a, b in zip(nb[1:], wb[1:], strict=True))
+    with pytest.raises(ValueError, match="band must be"):
+        pesq_score(x, x, 16000, band="swb")
+    for raw in (-0.5, 1.0, 2.5, 4.5):  # the inverse of P.862.1's mapping
+        assert p862_raw(0.999 + 4 / (1 + math.exp(-1.4945 * raw + 4.6607))) == pytest.approx(raw)
 
 
 def test_pesq_int16_and_float_inputs_agree():

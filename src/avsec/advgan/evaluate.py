@@ -95,7 +95,7 @@ def evaluate_generator(
     chosen = [(label, k, i) for label, idx in of_source.items() for k, i in enumerate(idx[: s.examples])]
     example = {i: (label, k) for label, k, i in chosen}
     generate(generator, clamp, test[:2], batch, dev, bf16)  # warm-up
-    seconds, pred, before, snr, pesq = 0.0, [], [], [], {}
+    seconds, pred, before, snr, pesq, pesq_nb = 0.0, [], [], [], {}, {}
     with atomic_path(examples_dir, directory=True) as tmp:
         for first in range(0, n, batch):
             audio = test[first : first + batch]
@@ -108,7 +108,8 @@ def evaluate_generator(
             snr.append(np.atleast_1d(snr_db(clean.numpy(), adv.numpy())))
             for j, i in enumerate(range(first, first + len(audio))):
                 if i in scored:
-                    pesq[i] = pesq_score(denormalize(clean[j].numpy()), denormalize(adv[j].numpy()), rate)
+                    pair = denormalize(clean[j].numpy()), denormalize(adv[j].numpy())
+                    pesq[i], pesq_nb[i] = pesq_score(*pair, rate), pesq_score(*pair, rate, band="nb")
                 if i in example:
                     label, k = example[i]
                     write_audio(Path(tmp) / f"{label}_{k}_clean.wav", denormalize(clean[j].numpy()), rate)
@@ -123,6 +124,7 @@ def evaluate_generator(
             "clean_rate": float((before[idx] == target).float().mean()),
             "snr_db": _mean(snr[idx]),
             "pesq": _mean([pesq[i] for i in idx[: s.pesq_clips]]),
+            "pesq_nb": _mean([pesq_nb[i] for i in idx[: s.pesq_clips]]),
         }
         for label, idx in of_source.items()
     }
@@ -146,7 +148,8 @@ def evaluate_generator(
         "success": float((pred == target).float().mean()),
         "clean_rate": float((before == target).float().mean()),
         "snr_db": _mean(snr),
-        "pesq": _mean([c["pesq"] for c in cells]),
+        "pesq": _mean([c["pesq"] for c in cells]),  # wide-band P.862.2
+        "pesq_nb": _mean([c["pesq_nb"] for c in cells]),  # narrow-band P.862, the scale of the paper's Table 2
         "seconds_per_clip_batched": seconds / n,
         "seconds_per_clip_batch1": seconds1 / max(1, len(few)),
         "batch": batch,
@@ -156,7 +159,8 @@ def evaluate_generator(
     }
     write_text(out, json.dumps(result, indent=2, allow_nan=True) + "\n")
     print(
-        f"{name}: success {result['success']:.1%}, SNR {result['snr_db']:.2f} dB, PESQ {result['pesq']:.3f}, "
+        f"{name}: success {result['success']:.1%}, SNR {result['snr_db']:.2f} dB, PESQ {result['pesq']:.3f} "
+        f"(NB {result['pesq_nb']:.3f}), "
         f"{1e3 * result['seconds_per_clip_batched']:.3f} ms per clip batched",
         file=sys.stderr,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -44,14 +45,19 @@ def snr_db(clean: Any, adversarial: Any) -> np.ndarray | float:
     return float(snr) if x.ndim == 1 else snr
 
 
-def pesq_score(clean: Any, degraded: Any, rate: int) -> float:
-    """Wide-band PESQ (MOS-LQO, about 1.0-4.6) of ``degraded`` against ``clean``, both mono at ``rate`` Hz.
+def pesq_score(clean: Any, degraded: Any, rate: int, band: str = "wb") -> float:
+    """PESQ of ``degraded`` against ``clean``, both mono at ``rate`` Hz: ``band`` "wb", wide-band P.862.2 (MOS-LQO,
+    about 1.0-4.64), or "nb", narrow-band P.862's raw score (−0.5-4.5, the range paper 2 reports on;
+    :func:`p862_raw`).
 
     Inputs are int16 samples or floats in [-1, 1] (converted with :func:`avsec.io.audio.to_int16`), resampled
     to 16 kHz first when ``rate`` differs (GTZAN clips are at 16384 Hz). Returns NaN, never raises, when PESQ
     cannot score the pair: silence (no utterance detected), a clip too short, non-finite samples.
     """
     from pesq import PesqError, pesq  # imported here: only the evaluation rules need it
+
+    if band not in ("wb", "nb"):
+        raise ValueError(f"pesq_score: band must be 'wb' or 'nb', not {band!r}")
 
     signals = []
     for x in (clean, degraded):
@@ -67,9 +73,16 @@ def pesq_score(clean: Any, degraded: Any, rate: int) -> float:
     if not ref.any() or not deg.any():  # pesq scales by the peak: all-zero input would divide by zero
         return float("nan")
     try:
-        return float(pesq(PESQ_RATE, ref, deg, "wb"))
+        score = float(pesq(PESQ_RATE, ref, deg, band))
     except PesqError:  # NoUtterancesError, BufferTooShortError, ...
         return float("nan")
+    return score if band == "wb" else p862_raw(score)
+
+
+def p862_raw(mos_lqo: float) -> float:
+    """The raw narrow-band P.862 score behind a P.862.1 MOS-LQO (the ``pesq`` package reports narrow band mapped by
+    P.862.1, MOS-LQO = 0.999 + 4 / (1 + exp(−1.4945·raw + 4.6607)); this is its inverse)."""
+    return (4.6607 - math.log(4.0 / (mos_lqo - 0.999) - 1.0)) / 1.4945
 
 
 def mean_snr_db(clean: Any, other: Any) -> float:
