@@ -113,6 +113,20 @@ def test_both_networks_are_xavier_normal_initialised(net):
     assert separable >= len(layers) * 2 // 3  # on most layers the std test alone tells Xavier from the default
 
 
+def test_the_discriminator_can_keep_pytorchs_default_initialisation():
+    """``init="default"`` (the smoke scale's choice) leaves PyTorch's initialisation: non-zero biases, and the same
+    weights as a bare construction from the same seed; an unknown init is an error."""
+    torch.manual_seed(0)
+    default = Discriminator(0.25, init="default")
+    torch.manual_seed(0)
+    xavier = Discriminator(0.25)
+    convs = [m for m in default.modules() if isinstance(m, nn.Conv1d)]
+    assert all((m.bias != 0).any() for m in convs)
+    assert not torch.equal(convs[0].weight, next(m for m in xavier.modules() if isinstance(m, nn.Conv1d)).weight)
+    with pytest.raises(ValueError, match="init must be one of"):
+        Discriminator(0.25, init="kaiming")
+
+
 # ---- discriminator -----------------------------------------------------------------------------------------------
 def paper_discriminator_params(length: int = L) -> int:
     total, cin = 0, 1

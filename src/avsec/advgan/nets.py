@@ -6,7 +6,8 @@ PReLU; decoder 7 × ConvTranspose1d(k32, s2, p15) to 128, 128, 64, 64, 32, 32, 1
 PReLU and concatenated with the encoder output of the same length; a last ConvTranspose1d to one channel and
 tanh gives the perturbation. Discriminator: 11 × Conv1d(k31, s2, p15) with 32 … 2048 channels, BN and
 LeakyReLU(0.03), dropout 0.5 after the 3rd, 6th and 9th; a 1 × 1 conv to one channel; Linear(8, 1). Both
-networks start from Xavier-normal weights and zero biases (Algorithm 1, line 1). ``width`` scales every channel
+networks start from Xavier-normal weights and zero biases (Algorithm 1, line 1); the discriminator can keep
+PyTorch's default (``init="default"``, the smoke scale's choice: docs/protocols.md). ``width`` scales every channel
 count (1 at paper scale, smaller only for the CPU smoke run).
 """
 
@@ -18,6 +19,7 @@ from torch import nn
 ENCODER = (16, 32, 32, 64, 64, 128, 128, 256)
 DECODER = (128, 128, 64, 64, 32, 32, 16)
 DISCRIMINATOR = (32, 64, 64, 128, 128, 256, 256, 512, 512, 1024, 2048)
+INITS = ("xavier", "default")  # the discriminator's: Algorithm 1's Xavier, or PyTorch's default (the smoke scale)
 
 
 def _scaled(channels: tuple[int, ...], width: float) -> list[int]:
@@ -63,8 +65,10 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """Waveform (B, 16384) → one realness score per clip (B,): a logit, read by the LSGAN or BCE loss."""
 
-    def __init__(self, width: float = 1.0, length: int = 16384):
+    def __init__(self, width: float = 1.0, length: int = 16384, init: str = "xavier"):
         super().__init__()
+        if init not in INITS:
+            raise ValueError(f"discriminator init must be one of {', '.join(INITS)}, not {init!r}")
         layers: list[nn.Module] = []
         cin = 1
         for i, c in enumerate(_scaled(DISCRIMINATOR, width), start=1):
@@ -75,7 +79,8 @@ class Discriminator(nn.Module):
         layers += [nn.Conv1d(cin, 1, 1), nn.Flatten()]
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(length >> len(DISCRIMINATOR), 1)
-        _xavier(self)
+        if init == "xavier":
+            _xavier(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x[:, None]))[:, 0]

@@ -44,6 +44,7 @@ class GeneratorTraining:
     epochs: int = 50
     width: float = 1.0
     discriminator_width: float = 1.0
+    discriminator_init: str = "xavier"  # Algorithm 1's Xavier, or "default" (PyTorch's; smoke scale)
     seed: int = 1024
     device: str = "auto"
     bf16: bool = True
@@ -145,7 +146,7 @@ def train_generator(
     source, target = parse_generator(generator)
     train = clip_rows(data, "train", sources)
     torch.manual_seed(s.seed)
-    g, d = Generator(s.width), Discriminator(s.discriminator_width)
+    g, d = Generator(s.width), Discriminator(s.discriminator_width, init=s.discriminator_init)
     hyper = dict(
         loss=s.loss,
         alpha=s.alpha,
@@ -173,6 +174,7 @@ def train_generator(
             "generator": generator,
             "width": s.width,
             "dwidth": s.discriminator_width,
+            "dinit": s.discriminator_init,
             "victim": str(victim_ckpt),
             **hyper,
         },
