@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from avsec.core.errors import ConfigError, InputError
 from avsec.data.av import prep as av_prep
 from avsec.data.av.landmarks.precomputed import LANDMARK_DIRS, landmark_path, read_landmarks
 from avsec.data.av.mouth import apply_transform
@@ -88,3 +89,23 @@ def test_two_workers_write_what_one_writes(tmp_path):
     assert [name for name in out[1] if out[1][name] != out[2][name]] == []
     assert len(ShardedArray(tmp_path / "w2" / "mouths")) == 7
     assert "unreadable" in (tmp_path / "w2" / "landmarks" / "rejects.tsv").read_text().lower()
+
+
+def test_one_video_is_prepared_as_the_corpus_steps_prepare_it(lrw, tmp_path):
+    """prepare_clip (avsec sync / detect) gives a clip's crops and audio byte for byte as the landmark, mouth and
+    audio steps do; a backend that cannot see a lone video, or a missing mean face, is one line."""
+    landmarks, face = tmp_path / "landmarks", tmp_path / "face.npy"
+    av_prep.detect_corpus_landmarks("lrw", lrw, landmarks, frames=29, backend="opencv", max_missing=0.5)
+    av_prep.compute_mean_face(landmarks, face)
+    av_prep.crop_corpus_mouths("lrw", lrw, landmarks, face, tmp_path / "mouths", frames=29)
+    av_prep.extract_corpus_audio("lrw", lrw, landmarks, tmp_path / "audio", frames=29)
+    mouths, wave = ShardedArray(tmp_path / "mouths"), ShardedArray(tmp_path / "audio/wave")
+    for row in (0, len(mouths) - 1):
+        source = mouths.manifest[row]["source"]
+        assert wave.manifest[row]["source"] == source
+        crops, audio = av_prep.prepare_clip(lrw / source, face, frames=29, backend="opencv", max_missing=0.5)
+        assert np.array_equal(crops, mouths[row]) and np.array_equal(audio, wave[row]), source
+    with pytest.raises(ConfigError, match="precomputed reads a corpus's landmark files"):
+        av_prep.prepare_clip(lrw / source, face, frames=29, backend="precomputed", max_missing=0.5)
+    with pytest.raises(InputError, match=r"nowhere\.npy: mean face not found"):
+        av_prep.prepare_clip(lrw / source, tmp_path / "nowhere.npy", frames=29, backend="opencv", max_missing=0.5)

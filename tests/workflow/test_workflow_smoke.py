@@ -475,3 +475,180 @@ def test_dvc_plots_show_draws_every_history_roc_curve_and_success_matrix(snakema
         expected = {(s, e["target"]): m["success"] for e in evaluations for s, m in e["per_source"].items()}
         assert cells.keys() == expected.keys()
         assert all(cells[cell] == pytest.approx(rate, abs=5e-5) for cell, rate in expected.items())
+
+
+# ---- `avsec` on the smoke models (README, "Using trained models") ---------------------------------------------------
+def avsec(*args, cwd):
+    """``avsec ARGS`` as a user runs it from the workflow's folder: (exit status, stdout, stderr)."""
+    done = subprocess.run([tool("avsec"), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=VENV_ENV)
+    return done.returncode, done.stdout, done.stderr
+
+
+def printed(stdout: str, key: str) -> str:
+    """The value after ``key:`` on its line of ``stdout``."""
+    match = re.search(rf"^{re.escape(key)}: (.+)$", stdout, re.M)
+    assert match, f"no {key!r} line in:\n{stdout}"
+    return match[1]
+
+
+def one_error_line(done, path) -> str:
+    """A bad file: exit status 1 and one line ``error: <path>: <problem>`` (the last on stderr)."""
+    rc, stdout, stderr = done
+    last = stderr.strip().splitlines()[-1]
+    assert rc == 1 and last.startswith(f"error: {path}: ") and "Traceback" not in stderr, (rc, stderr[-2000:])
+    return last
+
+
+def test_avsec_attack_prints_the_victims_labels_and_the_snr_of_what_it_writes(snakemake_run, tmp_path):
+    import torch
+
+    from avsec.advgan.victims import load_victim, predict
+    from avsec.io.audio import read_audio, write_audio
+    from avsec.metrics.audio import snr_db
+
+    wf, gen = snakemake_run, "results/advgan/wideresnet/all_to_no/generator.pt"
+    clips = ShardedArray(wf / "results/prep/speech_commands")
+    row = next(r for r in clips.rows("test") if clips.manifest[r]["label"] == "yes")
+    write_audio(tmp_path / "yes.wav", clips[row], 16000)
+    rc, stdout, stderr = avsec("attack", gen, tmp_path / "yes.wav", tmp_path / "adv.wav", cwd=wf)
+    assert rc == 0, stderr
+    victim, ckpt = load_victim(wf / "results/advgan/wideresnet/victim.pt")
+    clean, (adversarial, rate) = clips[row], read_audio(tmp_path / "adv.wav")
+    assert rate == 16000 and adversarial.shape == clean.shape and (adversarial != clean).any()
+    label = lambda x: ckpt["labels"][int(predict(victim, torch.from_numpy(x.copy())[None], 1)[0])]  # noqa: E731
+    assert printed(stdout, "before") == label(clean)
+    assert printed(stdout, "after") == f"{label(adversarial)} (target: no)"
+    snr = float(printed(stdout, "SNR").removesuffix(" dB"))
+    assert math.isfinite(snr) and abs(snr - snr_db(clean, adversarial)) < 0.006, (snr, snr_db(clean, adversarial))
+
+    # a 0.5 s clip is padded to the victims' 16384 samples, with a note
+    write_audio(tmp_path / "short.wav", clean[:8000], 16000)
+    rc, _, stderr = avsec("attack", gen, tmp_path / "short.wav", tmp_path / "short_adv.wav", cwd=wf)
+    assert rc == 0 and "8000 samples, zero-padded at the end to 16384" in stderr
+    assert len(read_audio(tmp_path / "short_adv.wav")[0]) == 16384
+    # bad files: a GTZAN clip (16384 Hz), an unreadable one, a stego model, a victim of the other generators
+    gtzan = ShardedArray(wf / "results/prep/gtzan")
+    write_audio(tmp_path / "music.wav", gtzan[0], 16384)
+    (tmp_path / "broken.wav").write_bytes(b"RIFF....WAVEfmt nothing else")
+    line = one_error_line(
+        avsec("attack", gen, tmp_path / "music.wav", tmp_path / "x.wav", cwd=wf), tmp_path / "music.wav"
+    )
+    assert line.endswith("sample rate 16384 Hz, expected 16000 Hz")
+    one_error_line(avsec("attack", gen, tmp_path / "broken.wav", tmp_path / "x.wav", cwd=wf), tmp_path / "broken.wav")
+    stego = "results/stego/timit/ran_nor/model.pt"
+    line = one_error_line(avsec("attack", stego, tmp_path / "yes.wav", tmp_path / "x.wav", cwd=wf), stego)
+    assert line.endswith("is a 'stego' checkpoint, expected 'generator'")
+    other = "results/advgan/samplecnn/victim.pt"
+    done = avsec("attack", gen, tmp_path / "yes.wav", tmp_path / "x.wav", "--victim", other, cwd=wf)
+    assert "was trained against wideresnet" in one_error_line(done, gen)
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_avsec_hide_and_reveal_round_trip_a_secret_longer_than_one_segment(snakemake_run, tmp_path):
+    from avsec.io.audio import read_audio, write_audio
+    from avsec.metrics.audio import snr_db
+
+    wf, model = snakemake_run, "results/stego/timit/ran_nor/model.pt"
+    timit = ShardedArray(wf / "results/prep/timit")
+    carrier, secret, unrelated = (timit[r] for r in timit.rows("test")[:3])  # 32640 samples: 32 smoke segments
+    for name, x in (("carrier", carrier), ("secret", secret)):
+        write_audio(tmp_path / f"{name}.wav", x, 16000)
+    rc, stdout, stderr = avsec(
+        "hide", model, tmp_path / "carrier.wav", tmp_path / "secret.wav", tmp_path / "stego.wav", cwd=wf
+    )
+    assert rc == 0 and "32 segments of 1024 samples" in stdout, stderr
+    stego, rate = read_audio(tmp_path / "stego.wav")
+    assert rate == 16000 and len(stego) == len(carrier)
+    assert abs(float(printed(stdout, "SNR against the carrier").removesuffix(" dB")) - snr_db(carrier, stego)) < 0.006
+    rc, stdout, stderr = avsec("reveal", model, tmp_path / "stego.wav", tmp_path / "revealed.wav", cwd=wf)
+    assert rc == 0, stderr
+    revealed = read_audio(tmp_path / "revealed.wav")[0].astype(np.float64)
+    own, other = snr_db(secret.astype(np.float64), revealed), snr_db(unrelated.astype(np.float64), revealed)
+    assert len(revealed) == len(secret) and own > other + 3, (own, other)  # 2026-12-06: 4.5 dB against -1.4 dB
+
+    write_audio(tmp_path / "fast.wav", secret, 22050)
+    write_audio(tmp_path / "long.wav", np.concatenate([secret, secret[:100]]), 16000)
+    hide = lambda secret: avsec("hide", model, tmp_path / "carrier.wav", secret, tmp_path / "x.wav", cwd=wf)  # noqa: E731
+    assert one_error_line(hide(tmp_path / "fast.wav"), tmp_path / "fast.wav").endswith("expected 16000 Hz")
+    assert "longer than the carrier" in one_error_line(hide(tmp_path / "long.wav"), tmp_path / "long.wav")
+    generator = "results/advgan/wideresnet/all_to_no/generator.pt"
+    line = one_error_line(avsec("reveal", generator, tmp_path / "stego.wav", tmp_path / "x.wav", cwd=wf), generator)
+    assert line.endswith("is a 'generator' checkpoint, expected 'stego'")
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_avsec_hide_image_and_reveal_image_recover_the_image(snakemake_run, tmp_path):
+    from PIL import Image
+
+    from avsec.io.audio import read_audio, write_audio
+
+    wf, model = snakemake_run, "results/imgstego/ssim/model.pt"
+    timit, voc = ShardedArray(wf / "results/prep/timit"), ShardedArray(wf / "results/prep/voc")
+    carrier = np.concatenate([timit[r] for r in timit.rows("test")[:2]])  # 65280 samples: 3 windows and a tail
+    write_audio(tmp_path / "carrier.wav", carrier, 16000)
+    images = [voc[r] for r in voc.rows("val")[:2]]
+    Image.fromarray(images[0]).save(tmp_path / "image.png")
+    rc, stdout, stderr = avsec("hide-image", model, tmp_path / "carrier.wav", tmp_path / "image.png",
+                               tmp_path / "stego.wav", cwd=wf)  # fmt: skip
+    assert rc == 0, stderr
+    hidden = stdout
+    stego = read_audio(tmp_path / "stego.wav")[0]
+    assert len(stego) == len(carrier) and (stego[48000:] == carrier[48000:]).all() and (stego != carrier).any()
+    rc, stdout, stderr = avsec("reveal-image", model, tmp_path / "stego.wav", tmp_path / "revealed.png", cwd=wf)
+    assert rc == 0 and "513×512 image" in stdout, stderr
+    revealed = np.asarray(Image.open(tmp_path / "revealed.png"))
+    own, other = (image_ssim(revealed, image) for image in images)
+    assert own > other + 0.1, (own, other)
+    assert abs(own - float(printed(hidden, f"revealed again from {tmp_path / 'stego.wav'}").split()[-1])) < 1e-3
+
+    short = tmp_path / "short.wav"
+    write_audio(short, carrier[:40000], 16000)
+    line = one_error_line(avsec("hide-image", model, short, tmp_path / "image.png", tmp_path / "x.wav", cwd=wf), short)
+    assert line.endswith("40000 samples; an RGB image needs 48000 (3 × 16000 at 16000 Hz)")
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    done = avsec("hide-image", model, tmp_path / "carrier.wav", tmp_path / "broken.png", tmp_path / "x.wav", cwd=wf)
+    assert "undecodable image" in one_error_line(done, tmp_path / "broken.png")
+    enhancer = "results/imgstego/enhancer.pt"
+    line = one_error_line(avsec("reveal-image", enhancer, tmp_path / "stego.wav", tmp_path / "x.png", cwd=wf), enhancer)
+    assert line.endswith("is a 'imgstego_enhancer' checkpoint, expected 'imgstego'")
+    assert not (tmp_path / "x.wav").exists() and not (tmp_path / "x.png").exists()
+
+
+def test_avsec_sync_and_detect_score_a_clip_as_the_workflow_does(snakemake_run, tmp_path):
+    wf = snakemake_run
+    benign = json.loads((wf / "results/avdetect/lrw/attacks/fgsm/attack.json").read_text())["benign"]["test"]
+    clip = wf / "results/synth/lrw" / benign["sources"][0]
+    rc, stdout, stderr = avsec("sync", clip, cwd=wf)
+    assert rc == 0, stderr
+    offset, confidence = int(printed(stdout, "offset").split()[0]), float(printed(stdout, "confidence"))
+    vshift = yaml.safe_load((wf / "config.yaml").read_text())["avdetect"]["syncnet"]["vshift"]
+    assert abs(offset) <= vshift and offset == benign["offset"][0]
+    assert abs(confidence - benign["confidence"][0]) < 1e-3, (confidence, benign["confidence"][0])
+
+    detection = json.loads((wf / "results/avdetect/lrw/detection.json").read_text())["settings"]
+    best = max(detection, key=lambda row: row["val_f1"])  # the default setting
+    rc, stdout, stderr = avsec("detect", clip, cwd=wf)
+    assert rc == 0, stderr
+    threshold = float(printed(stdout, "threshold").split()[0])
+    assert (
+        printed(stdout, "threshold").endswith(f"(setting {best['name']})") and abs(threshold - best["threshold"]) < 1e-4
+    )
+    verdict = "adversarial" if float(printed(stdout, "confidence")) <= best["threshold"] else "benign"
+    assert printed(stdout, "verdict") == verdict
+    # an adversarial example (mouth crops with the attack's audio): its recorded confidence, give or take the codec
+    example = wf / "results/avdetect/lrw/attacks/fgsm/examples/fgsm_a1024_v16_0.mp4"
+    row = next(r for r in detection if r["name"] == "fgsm_a1024_v16")
+    rc, stdout, stderr = avsec("detect", example, "--crops", "--setting", row["name"], cwd=wf)
+    assert rc == 0, stderr
+    confidence = float(printed(stdout, "confidence"))
+    assert abs(confidence - row["adversarial_confidence"][0]) < 0.05, (confidence, row["adversarial_confidence"][0])
+    assert printed(stdout, "verdict") == ("adversarial" if confidence <= row["threshold"] else "benign")
+
+    # bad files: a GRID clip (75 frames) taken as LRW, an unreadable video, a recogniser given as the SyncNet
+    grid = next((wf / "results/synth/grid").rglob("*.mpg"))
+    assert "75 frames, expected 29" in one_error_line(avsec("sync", grid, cwd=wf), grid)
+    (tmp_path / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not a video")
+    one_error_line(avsec("detect", tmp_path / "broken.mp4", cwd=wf), tmp_path / "broken.mp4")
+    recogniser = "results/avdetect/lrw/recogniser.pt"
+    line = one_error_line(avsec("sync", clip, "--syncnet", recogniser, cwd=wf), recogniser)
+    assert line.endswith("is a 'av_recogniser' checkpoint, expected 'syncnet'")

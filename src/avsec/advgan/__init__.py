@@ -13,7 +13,7 @@ Modules (this file imports none of them):
 - ``victims``: the victim networks (WideResNet over the MFCC, SampleCNN), their training and loading;
 - ``nets``: the generator (a 1-D U-Net) and the discriminator;
 - ``train``: the generator's training (the GAN game against the victim) and loading;
-- ``evaluate``: a generator's evaluation: success, SNR, PESQ, time, WAV examples;
+- ``evaluate``: a generator's evaluation: success, SNR, PESQ, time, WAV examples; ``attack_file`` (``avsec attack``);
 - ``baselines``: the black-box attacks (genetic, pso) and the step running them on a victim's test clips;
 - ``report``: the success matrices, Tables 1 and 2, victim accuracy and Figure 7, beside the paper's numbers.
 """

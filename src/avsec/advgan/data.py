@@ -16,6 +16,8 @@ from avsec.core.errors import InputError
 from avsec.data.rows import ShardRows, waveform_rows
 from avsec.io.shards import ShardedArray
 
+CLIP = 16384  # samples per clip: the victims' and the generators' input (prep.speech_commands.length, prep.gtzan.clip)
+
 
 def clip_rows(data: str | Path, split: str, labels: list[str]) -> ShardRows:
     """The rows of ``split`` whose label is one of ``labels``, read from the shards as they are needed, with their

@@ -1,5 +1,6 @@
 """Evaluating one generator on the held-out test clips of its sources (rule evaluate_generator): targeted success
-per source (eq. 14), SNR (eq. 15), PESQ, generation time batched and at batch 1, and WAV examples to listen to.
+per source (eq. 14), SNR (eq. 15), PESQ, generation time batched and at batch 1, and WAV examples to listen to;
+and one generator applied to one audio file (``avsec attack``, :func:`attack_file`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avsec.advgan.data import clip_rows
+from avsec.advgan.data import CLIP, clip_rows
 from avsec.advgan.nets import Generator
-from avsec.advgan.train import check_generator, load_generator
-from avsec.advgan.victims import load_victim, predict
-from avsec.core.errors import InputError
+from avsec.advgan.train import check_generator, load_attack
+from avsec.advgan.victims import predict
+from avsec.data.prep import fit_length
 from avsec.io.atomic import atomic_path, write_text
-from avsec.io.audio import denormalize, normalize, write_audio
+from avsec.io.audio import denormalize, normalize, read_audio, write_audio
 from avsec.metrics.audio import pesq_score, snr_db
 from avsec.train import resolve_device
 from avsec.train.trainer import autocast
@@ -78,10 +79,7 @@ def evaluate_generator(
     s = settings
     batch, bf16 = s.batch, s.bf16
     dev = resolve_device(s.device)
-    victim, vckpt = load_victim(victim_ckpt)
-    generator, gckpt = load_generator(generator_ckpt)
-    if gckpt["victim"] != vckpt["victim"] or list(gckpt["labels"]) != list(vckpt["labels"]):
-        raise InputError(generator_ckpt, f"was trained against {gckpt['victim']}, not the victim in {victim_ckpt}")
+    generator, gckpt, victim, vckpt = load_attack(generator_ckpt, victim_ckpt)
     labels, rate, name, clamp = list(vckpt["labels"]), int(vckpt["rate"]), gckpt["generator"], gckpt["clamp"]
     sources = check_generator(name, labels, victim_ckpt)
     test = clip_rows(data, "test", sources)  # .labels index the generator's sources, not the victim's labels
@@ -165,6 +163,45 @@ def evaluate_generator(
         file=sys.stderr,
     )
     return result
+
+
+def attack_file(
+    generator_ckpt: str | Path,
+    audio: str | Path,
+    out: str | Path,
+    *,
+    victim_ckpt: str | Path | None = None,
+    device: str = "auto",
+) -> dict:
+    """``avsec attack``: the generator's adversarial version of the audio file ``audio``, written to ``out`` (int16
+    WAV at the victim's rate), and what the victim makes of it.
+
+    The victim is ``victim_ckpt``, by default ``victim.pt`` beside the generator's folder (the workflow's layout,
+    results/advgan/<victim>/<generator>/generator.pt). The file must be mono at the victim's rate (16000 Hz for
+    WideResNet, 16384 Hz for SampleCNN); it is cropped to its first 16384 samples or zero-padded at the end to them,
+    as the preparation does (a note says so), and ``out`` holds those 16384 samples. Returns (and the CLI prints)
+    the victim's label for the clip before and after, the target and the SNR (eq. 15) of ``out`` against the clip,
+    both as int16 samples, so both are what a listener and the victim get from the files."""
+    generator, gckpt, victim, vckpt = load_attack(generator_ckpt, victim_ckpt)
+    labels, rate = list(vckpt["labels"]), int(vckpt["rate"])
+    samples, _ = read_audio(audio, expect_rate=rate)
+    if len(samples) != CLIP:
+        change = "cropped to its first" if len(samples) > CLIP else "zero-padded at the end to"
+        print(f"note: {audio}: {len(samples)} samples, {change} {CLIP} (the victim's input)", file=sys.stderr)
+    clip = torch.from_numpy(fit_length(samples, CLIP))[None]
+    dev = resolve_device(device)
+    victim.to(dev), generator.to(dev)
+    adversarial = torch.from_numpy(denormalize(generate(generator, gckpt["clamp"], clip, 1, dev, False).numpy()))
+    write_audio(out, adversarial[0].numpy(), rate)
+    before, after = (labels[int(predict(victim, x, 1)[0])] for x in (clip, adversarial))
+    return {
+        "victim": vckpt["victim"],
+        "generator": gckpt["generator"],
+        "target": gckpt["target"],
+        "before": before,
+        "after": after,
+        "snr_db": float(snr_db(clip[0].numpy(), adversarial[0].numpy())),
+    }
 
 
 def _mean(values) -> float:

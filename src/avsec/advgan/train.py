@@ -218,8 +218,26 @@ def check_generator(generator: str, labels: list[str], victim_ckpt: str | Path) 
 
 
 def load_generator(path: str | Path) -> tuple[Generator, dict]:
+    """A trained generator in eval mode and its checkpoint's description."""
     required = ("victim", "generator", "source", "target", "labels", "width", "clamp", "modules")
     ckpt = load_checkpoint(path, "generator", require=required)
     model = build_from(path, Generator, ckpt["width"])
     load_state(path, model, ckpt["modules"].get("generator", {})).eval()
     return model, ckpt
+
+
+def load_attack(
+    generator_ckpt: str | Path, victim_ckpt: str | Path | None = None
+) -> tuple[Generator, dict, torch.nn.Module, dict]:
+    """A trained generator and the victim it was trained against (each with its checkpoint's description); one line
+    naming the generator when the victim is another (another network or other labels). Without ``victim_ckpt``, the
+    victim is ``victim.pt`` beside the generator's folder (results/advgan/<victim>/<generator>/generator.pt)."""
+    generator, gckpt = load_generator(generator_ckpt)
+    if victim_ckpt is None:
+        victim_ckpt = Path(generator_ckpt).absolute().parent.parent / "victim.pt"
+        if not victim_ckpt.is_file():
+            raise InputError(victim_ckpt, "no victim checkpoint beside the generator's folder (give --victim)")
+    victim, vckpt = load_victim(victim_ckpt)
+    if gckpt["victim"] != vckpt["victim"] or list(gckpt["labels"]) != list(vckpt["labels"]):
+        raise InputError(generator_ckpt, f"was trained against {gckpt['victim']}, not the victim in {victim_ckpt}")
+    return generator, gckpt, victim, vckpt

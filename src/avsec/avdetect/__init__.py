@@ -17,5 +17,7 @@ Modules:
   method's jobs and their gather in one process (attack_corpus)
 - gather: a method's jobs joined into its attack.json and examples/ (gather_attacks; no torch)
 - detect: the detection measures per attack setting (AUC, threshold on validation, F1 on test): detect_attacks
+- clip: one video file prepared, scored by SyncNet and judged at a setting's threshold (``avsec sync``, ``avsec
+  detect``): sync_clip, detect_clip
 - report: Tables 1-4 beside the paper's numbers, Figure 1(d), ROC curves, example videos
 """

@@ -33,6 +33,7 @@ from avsec.data.corpora import (
     timit_items,
     voc_items,
 )
+from avsec.io.atomic import atomic_path
 from avsec.io.audio import read_audio, resample
 from avsec.io.shards import ShardWriter, shard_writer
 
@@ -375,6 +376,15 @@ def load_image(path: str | Path, height: int, width: int) -> np.ndarray:
     except Exception as exc:  # Pillow raises UnidentifiedImageError, OSError, SyntaxError, ... for bad files
         message = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
         raise InputError(path, f"undecodable image ({message})") from None
+
+
+def write_image(path: str | Path, pixels: np.ndarray) -> None:
+    """Write uint8 (H, W, 3) RGB or (H, W) greyscale pixels atomically, in the format the suffix names."""
+    with atomic_path(path) as tmp:
+        try:
+            Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8)).save(tmp)
+        except (ValueError, OSError) as exc:  # an unknown suffix, a format that cannot hold the pixels
+            raise InputError(path, f"cannot write the image ({exc})") from None
 
 
 # --- shared helpers ----------------------------------------------------------------------------------------

@@ -8,6 +8,6 @@ images; Pascal VOC images). Protocol, readings and deviations: docs/protocols.md
 - train: the loss, ``train_model`` (hiding/reveal, ``ImgstegoTraining``) and ``train_enhancer``
   (``EnhancerTraining``), their checkpoints' loaders.
 - evaluate: ``hide_and_reveal`` one RGB image, ``evaluate`` a column (``ImgstegoEvaluation``): metrics JSON and
-  examples.
+  examples; ``hide_image_file`` and ``reveal_image_file`` (``avsec hide-image``, ``avsec reveal-image``).
 - report: the paper's table beside ours, figures and WAV examples from the columns' evaluations.
 """

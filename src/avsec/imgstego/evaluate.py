@@ -17,15 +17,18 @@ import numpy as np
 import torch
 
 from avsec.core.errors import InputError
+from avsec.data.prep import load_image, write_image
 from avsec.imgstego.frontend import CARRIER_SPLITS, IMAGE_SPLITS, Frontend, Images, load_carriers
-from avsec.imgstego.nets import ImageStego
+from avsec.imgstego.nets import Enhancer, ImageStego
 from avsec.imgstego.train import load_enhancer, load_model
 from avsec.io.atomic import atomic_path, write_text
-from avsec.io.audio import INT16_SCALE, to_int16, write_audio
+from avsec.io.audio import INT16_SCALE, read_audio, to_int16, write_audio
 from avsec.metrics.audio import snr_db
 from avsec.metrics.image import image_ssim, mae, pearson
 from avsec.train import resolve_device
 from avsec.train.trainer import autocast
+
+RGB = 3  # colour planes, each hidden in its own carrier
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,7 @@ def hide_and_reveal(model: ImageStego, front: Frontend, pixels: np.ndarray, audi
     magnitude, spec = front.analyse(audio.to(device))
     embedded, revealed = model(magnitude, planes)
     wave = torch.from_numpy(to_int16(front.synthesise(embedded, spec).cpu().numpy()))
-    again, _ = front.analyse(wave.to(device))
-    through = model.reveal(again)
+    through = reveal_audio(model, front, wave, device)
     return Hidden(
         original=pixels,
         revealed=_to_uint8(revealed[:, 0]),
@@ -74,6 +76,19 @@ def hide_and_reveal(model: ImageStego, front: Frontend, pixels: np.ndarray, audi
         carrier_audio=audio.numpy().reshape(-1),
         embedded_audio=wave.numpy().reshape(-1),
     )
+
+
+def reveal_audio(model: ImageStego, front: Frontend, wave: torch.Tensor, device) -> torch.Tensor:
+    """The planes (C, 1, frames, bins) in [0, 1] revealed from embedded int16 audio (C, samples): its STFT
+    magnitude through the Reveal block."""
+    again, _ = front.analyse(wave.to(device))
+    return model.reveal(again)
+
+
+def enhance(enhancer: Enhancer, revealed: np.ndarray, device) -> np.ndarray:
+    """A revealed (3, H, W) uint8 image through the enhancer."""
+    rgb = torch.from_numpy(revealed).to(device).float()[None] / 255
+    return _to_uint8(enhancer(rgb)[0])
 
 
 def evaluate(
@@ -93,10 +108,8 @@ def evaluate(
     device = resolve_device(settings.device)
     model, front, mckpt = load_model(model_ckpt)
     model.to(device)
-    enhancer, eckpt = load_enhancer(enhancer_ckpt) if enhancer_ckpt else (None, None)
+    enhancer, eckpt = _enhancer_of(enhancer_ckpt, mckpt)
     if enhancer is not None:
-        if eckpt["variant"] != mckpt["variant"]:
-            raise InputError(enhancer_ckpt, f"enhancer of the {eckpt['variant']} model, not {mckpt['variant']}")
         enhancer.to(device)
     test = Images(voc, IMAGE_SPLITS[1], front.shape)
     carriers, rejects = load_carriers(timit, CARRIER_SPLITS[1], front)
@@ -111,8 +124,7 @@ def evaluate(
             hidden = hide_and_reveal(model, front, pixels, audio, device)
             final = hidden.revealed
             if enhancer is not None:
-                rgb = torch.from_numpy(hidden.revealed).to(device).float()[None] / 255
-                final = _to_uint8(enhancer(rgb)[0])
+                final = enhance(enhancer, hidden.revealed, device)
             seconds += _now(device) - start
             rows.append(_scores(hidden, final))
             if k < settings.examples:
@@ -134,6 +146,16 @@ def evaluate(
     _write_examples(examples_dir, kept, front.rate)
     write_text(out, json.dumps(result, indent=2) + "\n")
     return result
+
+
+def _enhancer_of(enhancer_ckpt: str | Path | None, mckpt: dict) -> tuple[Enhancer | None, dict | None]:
+    """The enhancer at ``enhancer_ckpt`` (None, None without one); one line when it was trained for another model."""
+    if not enhancer_ckpt:
+        return None, None
+    enhancer, eckpt = load_enhancer(enhancer_ckpt)
+    if eckpt["variant"] != mckpt["variant"]:
+        raise InputError(enhancer_ckpt, f"enhancer of the {eckpt['variant']} model, not {mckpt['variant']}")
+    return enhancer, eckpt
 
 
 def _now(device: torch.device) -> float:
@@ -175,3 +197,70 @@ def _write_examples(root: str | Path, kept: list[tuple[Hidden, np.ndarray]], rat
             for k, (hidden, _) in enumerate(kept):
                 write_audio(tmp / f"carrier_{k}.wav", hidden.carrier_audio, rate)
                 write_audio(tmp / f"embedded_{k}.wav", hidden.embedded_audio, rate)
+
+
+# ---- avsec hide-image / reveal-image --------------------------------------------------------------------------
+def _carrier_windows(path: str | Path, front: Frontend, what: str) -> tuple[np.ndarray, torch.Tensor]:
+    """A mono file at the front-end's rate and its first three windows of ``front.samples`` (3, samples) int16:
+    one per colour plane; one line naming the file when it is too short."""
+    samples, _ = read_audio(path, expect_rate=front.rate)
+    need = RGB * front.samples
+    if len(samples) < need:
+        raise InputError(
+            path,
+            f"{len(samples)} samples; {what} needs {need} ({RGB} × {front.samples} at {front.rate} Hz)",
+        )
+    return samples, torch.from_numpy(samples[:need].reshape(RGB, front.samples).copy())
+
+
+def hide_image_file(
+    model_ckpt: str | Path, carrier: str | Path, image: str | Path, out: str | Path, *, device: str = "auto"
+) -> dict:
+    """``avsec hide-image``: hide an image file (PNG, JPEG, ...) in the audio file ``carrier``; write the embedded
+    audio (int16 WAV, the carrier's rate and length) to ``out``.
+
+    As the evaluation does (section 5.1), the image is read as RGB and resized bilinearly to the spectrogram's size
+    (512 × 513 with the paper's front-end, as the preparation resizes VOC), and each colour plane is hidden in its
+    own carrier window: the carrier's first three windows of ``samples`` (3 s at 16 kHz with the paper's front-end);
+    the rest of the carrier is copied unchanged. Returns the audio's SNR against the carrier over the three windows,
+    and the SSIM of the image revealed again from the int16 audio written against the resized image."""
+    model, front, _ = load_model(model_ckpt)
+    pixels = np.moveaxis(load_image(image, *front.shape), -1, 0).copy()  # (3, H, W)
+    samples, windows = _carrier_windows(carrier, front, "an RGB image")
+    dev = resolve_device(device)
+    model.to(dev)
+    with torch.inference_mode():
+        hidden = hide_and_reveal(model, front, pixels, windows, dev)
+    embedded = samples.copy()
+    embedded[: hidden.embedded_audio.size] = hidden.embedded_audio
+    write_audio(out, embedded, front.rate)
+    return {
+        "windows": RGB,
+        "samples": int(hidden.embedded_audio.size),
+        "audio_snr_db": float(snr_db(hidden.carrier_audio, hidden.embedded_audio)),
+        "through_audio_image_ssim": image_ssim(_hwc(hidden.through_audio), _hwc(pixels)),
+    }
+
+
+def reveal_image_file(
+    model_ckpt: str | Path,
+    stego: str | Path,
+    out: str | Path,
+    *,
+    enhancer_ckpt: str | Path | None = None,
+    device: str = "auto",
+) -> dict:
+    """``avsec reveal-image``: the image hidden by :func:`hide_image_file` in the audio file ``stego``, revealed
+    from its first three windows (and put through the enhancer when one is given), written to ``out`` (PNG, or the
+    format its suffix names) at the spectrogram's size (512 × 513 with the paper's front-end)."""
+    model, front, mckpt = load_model(model_ckpt)
+    enhancer, _ = _enhancer_of(enhancer_ckpt, mckpt)
+    _, windows = _carrier_windows(stego, front, "revealing an RGB image")
+    dev = resolve_device(device)
+    model.to(dev)
+    with torch.inference_mode():
+        revealed = _to_uint8(reveal_audio(model, front, windows, dev)[:, 0])
+        if enhancer is not None:
+            revealed = enhance(enhancer.to(dev), revealed, dev)
+    write_image(out, _hwc(revealed))
+    return {"height": int(revealed.shape[1]), "width": int(revealed.shape[2]), "enhanced": enhancer is not None}

@@ -6,7 +6,8 @@ are in rules/stego.smk, the protocol and our readings of the paper in docs/proto
 - names.py: run names (``<analyzer>_<channel>``), methods, the config checks and the report's input files (no torch)
 - nets.py: the encoder, decoder and steganalyzer of the paper's Table 1
 - clips.py: the prepared int16 clips, channel noise, and which clip is whose secret
-- codec.py: the STFT front-end, a trained model loaded, hide and reveal (waveforms and audio files)
+- codec.py: the STFT front-end, a trained model loaded, hide and reveal (waveforms; audio files of any length,
+  segment by segment: ``avsec hide``, ``avsec reveal``)
 - train.py: the training step of eqs. 4–8, its distances and settings, ``train_stego``
 - evaluate.py: ``evaluate_stego``, Tables 2 and 3 (clean and with channel noise), WAV examples
 - security.py: ``steganalysis``, the security experiment of Table 4

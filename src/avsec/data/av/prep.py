@@ -92,7 +92,7 @@ def detect_corpus_landmarks(
     items = [item for item in items if in_part(item.source, part, parts)]
     rejects = [(source, reason) for source, reason in rejects if in_part(source, part, parts)]
     precomputed = precomputed_grid if corpus == "grid" else precomputed_lrw
-    options = {"cache_dir": os.path.expanduser(cache_dir)} if backend == "face_alignment" else {}
+    options = backend_options(backend, cache_dir)
     work = partial(_landmarks, root=root, frames=frames, backend=backend, precomputed=precomputed, options=options)
     with shard_writer(out) as writer:
         for source, reason in rejects:
@@ -107,6 +107,11 @@ def detect_corpus_landmarks(
                 continue
             writer.add(found.astype(np.float32), split=item.split, label=item.label, source=item.source)
         return writer.summary()
+
+
+def backend_options(backend: str, cache_dir: str = "") -> dict:
+    """The landmark backend's options from the step's settings: face_alignment's weights folder."""
+    return {"cache_dir": os.path.expanduser(cache_dir)} if backend == "face_alignment" else {}
 
 
 def _landmarks(item: AVItem, *, root, frames: int, backend: str, precomputed: str, options: dict):
@@ -250,6 +255,51 @@ def _clips_of(corpus: str, root: str | Path, landmarks: str | Path, audio: str) 
         grid_items(root, audio=audio) if corpus == "grid" else corpus_clips(corpus, root, select=wanted.__contains__)
     )
     return rows, {item.source: item for item in items}
+
+
+def prepare_clip(
+    path: str | Path,
+    mean_face: str | Path,
+    *,
+    frames: int,
+    backend: str,
+    max_missing: float,
+    cache_dir: str = "",
+    size: int = 96,
+    face_size: int = 256,
+    smooth_window: int = 6,
+    rate: int = 16000,
+    **unused,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One video file prepared as the workflow prepares a corpus clip: decoded to ``frames`` frames (the corpus's
+    rule, :func:`load_clip`), 68 landmarks per frame with ``backend``, the mouth crops (T, size, size) uint8 aligned
+    to the corpus's ``mean_face`` (the same ``max_missing`` limit as the landmark step), and the int16 audio at
+    ``rate`` Hz (640 samples a frame at 16 kHz). Settings are those of ``av.landmarks``, ``av.mouth`` and
+    ``av.audio`` in config.yaml (others are ignored); one line naming the file when it cannot be prepared."""
+    if backend == "precomputed":
+        raise ConfigError(
+            "av.landmarks.backend: precomputed reads a corpus's landmark files; a single video needs opencv or "
+            "face_alignment (avsec: --backend)"
+        )
+    if not Path(mean_face).is_file():
+        raise InputError(mean_face, "mean face not found (the workflow writes results/av/<corpus>/mean_face.npy)")
+    item = AVItem(source=str(path), path=Path(path), uid=str(path), label="")
+    work = partial(_prepared, frames=frames, rate=rate, backend=backend, options=backend_options(backend, cache_dir),
+                   face=np.load(mean_face), size=size, face_size=face_size, smooth_window=smooth_window,
+                   max_missing=max_missing)  # fmt: skip
+    [(found, problem)] = list(in_workers(work, [item], 1, "landmarks and mouth"))
+    if problem:
+        raise InputError(path, problem)
+    return found
+
+
+def _prepared(item: AVItem, *, frames: int, rate: int, backend: str, options: dict, face: np.ndarray, **mouth):
+    try:
+        video, wave = load_clip(item, frames=frames, rate=rate)
+        crops, _, _ = mouth_roi(video, detect(video, backend=backend, **options), face, **mouth)
+        return (crops, wave), None
+    except (InputError, ValueError) as exc:
+        return None, getattr(exc, "problem", str(exc))
 
 
 def _fit_rows(found: np.ndarray, frames: int) -> np.ndarray:
