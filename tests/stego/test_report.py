@@ -55,6 +55,7 @@ def security(root, dataset, method, rich, cnn):
         "cnn_accuracy": cnn,
         "stego_snr_db": 30.0,
         "payload_bits_per_sample": 1.0,
+        "carriers": 32,
         "val_clips": 16,
     }
     (root / dataset / "security" / f"{method}.json").write_text(json.dumps(result))
@@ -116,6 +117,11 @@ def test_report_puts_the_papers_numbers_beside_ours(results, tmp_path):
     table2 = (out / "tables/table2.html").read_text()
     assert "<td>TIMIT</td><td>RAN</td><td>0.0010</td><td>0.0001</td>" in table2 and "<h1>Table 2: MSE" in table2
     assert "<td>EECS (paper)</td><td>0.7024</td>" in (out / "tables/table4.html").read_text()
+    section = report[report.index("## Table 4") :]
+    section = section[: section.find("\n## ", 1)] if "\n## " in section[1:] else section
+    table4 = [line for line in section.splitlines() if line.startswith("| ")]
+    assert table4[0].split(" | ")[-2] == "Stego clips"  # the stego clips beside the paper's 5 000
+    assert {row.split(" | ")[-2] for row in table4[2:]} == {"32", "5000"}
     assert (out / "figures/figure3.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # Figure 3's clips, copied: the TIMIT column is ran_nor's first example
     copied = (out / "audio/timit_ran_nor_stego.wav").read_bytes()

@@ -212,6 +212,9 @@ def test_dvc_repro_gives_the_same_files(snakemake_run, tmp_path):
     assert sorted(json.loads(status[status.index("{") :])) == ["synth_corpus@gtzan"]
 
 
+SECURITY_METHODS = ("gan", "lsb_matching", "echo_hiding")
+
+
 def test_paper1_trains_every_triple_and_reports_tables_2_to_4(snakemake_run):
     """Every configured triple is trained and evaluated, with and without channel noise, and reveals its own secret
     clearly better than chance: above revealing silence (0 dB) and far above another pair's secret; Table 4 has our
@@ -237,9 +240,14 @@ def test_paper1_trains_every_triple_and_reports_tables_2_to_4(snakemake_run):
         assert e["clean"]["carrier_snr_db"] > 1.0, e["clean"]  # the carrier is kept, not swapped for the secret
         assert len(list((root / e["dataset"] / e["run"] / "examples").glob("*.wav"))) == 8
     for dataset in ("timit", "librispeech"):
-        for method in ("gan", "lsb_matching", "echo_hiding"):
-            result = json.loads((root / dataset / "security" / f"{method}.json").read_text())
-            assert 0 <= result["rich_model_accuracy"] <= 1 and 0 <= result["cnn_accuracy"] <= 1, result
+        results = {m: json.loads((root / dataset / "security" / f"{m}.json").read_text()) for m in SECURITY_METHODS}
+        for result in results.values():  # the carriers and their stego clips, split in two halves by carrier
+            assert result["train_clips"] + result["val_clips"] == 2 * result["carriers"], result
+            for key in ("rich_model_accuracy", "cnn_accuracy"):  # a share of the validation clips
+                hits = result[key] * result["val_clips"]
+                assert hits == pytest.approx(round(hits)), (key, result)
+        # ±1 LSB changes sit far below the signal, an echo at 0.5 amplitude does not
+        assert results["lsb_matching"]["stego_snr_db"] > 40 > results["echo_hiding"]["stego_snr_db"], results
     report = root / "report"
     tables = {f"tables/{name}.html" for name in ("table2", "table3", "table4", "runs")}
     clips = {f"audio/{d}_ran_nor_{row}.wav" for d in ("timit", "librispeech") for row in ("carrier", "revealed")}
