@@ -50,7 +50,8 @@ def clip_inputs(
     ``av`` settings (``backend`` overrides the landmark backend); with ``crops`` the video's frames are the crops."""
     if corpus not in FRAMES:
         raise ConfigError(f"unknown audiovisual corpus {corpus!r}; choose one of {', '.join(FRAMES)}")
-    av = _config(config)["av"]
+    cfg = _config(config)
+    av = cfg["av"]
     frames, rate, size = int(av[corpus]["frames"]), int(av["audio"]["rate"]), int(av["mouth"]["size"])
     if crops:
         item = AVItem(source=str(video), path=Path(video), uid=str(video), label="")
@@ -59,7 +60,8 @@ def clip_inputs(
             raise InputError(video, f"frames of {rgb.shape[2]}×{rgb.shape[1]}, not {size}×{size} mouth crops")
         mouths = np.stack([luma(frame) for frame in rgb])
     else:
-        landmarks = {**av["landmarks"], **({"backend": backend} if backend else {})}
+        # the protocol's landmark settings, the scale's backend (scales.<scale>.av.landmarks), then --backend
+        landmarks = {**av["landmarks"], **cfg["scale"]["av"]["landmarks"], **({"backend": backend} if backend else {})}
         face = mean_face or Path(results) / "av" / corpus / "mean_face.npy"
         mouths, wave = prepare_clip(video, face, frames=frames, rate=rate, **landmarks, **av["mouth"])
     return torch.from_numpy(mouths)[None], torch.from_numpy(wave)[None]
