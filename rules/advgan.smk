@@ -123,6 +123,8 @@ rule report_advgan:
         # the victims, evaluations and baselines of the scale's generators: the files the script reads, named from
         # the same mapping by the same function (avsec.advgan.names.report_inputs)
         **report_inputs(SCALE["advgan"]["generators"]),
+        deviations="docs/deviations.yaml",
+        config="config.yaml",
     output:
         paper_report("advgan"),
     log:
@@ -136,5 +138,7 @@ rule report_advgan:
         mem_mb=scale_resource("mem_mb", "report_advgan"),
     params:
         generators=flags(SCALE["advgan"]["generators"]),
+        scale=SCALE["name"],
     shell:
-        "python workflow/scripts/report_advgan.py {params.generators} --out {output} --log {log}"
+        "python workflow/scripts/report_advgan.py {params.generators} --out {output} --deviations {input.deviations} --config {input.config} --scale {params.scale}"
+        " --log {log}"

@@ -158,6 +158,8 @@ rule report_avdetect:
             for corpus in AV_CORPORA
             for method in AVDETECT_ATTACKS[corpus]
         ],
+        deviations="docs/deviations.yaml",
+        config="config.yaml",
     output:
         paper_report("avdetect"),
     log:
@@ -169,6 +171,9 @@ rule report_avdetect:
     resources:
         runtime=30,
         mem_mb=scale_resource("mem_mb", "report_avdetect"),
+    params:
+        scale=SCALE["name"],
     shell:
         "python workflow/scripts/report_avdetect.py --recognisers {input.recognisers} --syncnets {input.syncnets}"
-        " --detections {input.detections} --examples {input.examples} --out {output} --log {log}"
+        " --detections {input.detections} --examples {input.examples} --out {output} --deviations {input.deviations} --config {input.config} --scale {params.scale}"
+        " --log {log}"

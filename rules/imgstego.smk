@@ -131,6 +131,8 @@ rule report_imgstego:
             "results/imgstego/{column}/examples",
             column=(*IMGSTEGO_VARIANTS, "enhanced"),
         ),
+        deviations="docs/deviations.yaml",
+        config="config.yaml",
     output:
         paper_report("imgstego"),
     log:
@@ -142,6 +144,8 @@ rule report_imgstego:
     resources:
         runtime=30,
         mem_mb=scale_resource("mem_mb", "report_imgstego"),
+    params:
+        scale=SCALE["name"],
     shell:
         "python workflow/scripts/report_imgstego.py --evaluations {input.evaluations} --examples {input.examples}"
-        " --out {output} --log {log}"
+        " --out {output} --deviations {input.deviations} --config {input.config} --scale {params.scale} --log {log}"

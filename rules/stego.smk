@@ -126,6 +126,8 @@ rule report_stego:
         # every run's eval.json and every dataset's security results: the files the script reads, named from the
         # same runs mapping by the same function (avsec.stego.names.report_inputs)
         **stego_report_files(SCALE["stego"]["runs"]),
+        deviations="docs/deviations.yaml",
+        config="config.yaml",
     output:
         paper_report("stego"),
     log:
@@ -139,5 +141,7 @@ rule report_stego:
         mem_mb=scale_resource("mem_mb", "report_stego"),
     params:
         runs=flags(SCALE["stego"]["runs"]),
+        scale=SCALE["name"],
     shell:
-        "python workflow/scripts/report_stego.py {params.runs} --out {output} --log {log}"
+        "python workflow/scripts/report_stego.py {params.runs} --out {output} --deviations {input.deviations} --config {input.config} --scale {params.scale}"
+        " --log {log}"

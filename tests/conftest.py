@@ -13,7 +13,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "dvc.yaml", "rules", "workflow", "envs", "slurm", "src")
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "dvc.yaml", "rules", "workflow", "envs", "slurm", "src", "docs")
 
 
 # The environment of a user who activated .venv: `python` in the workflow's commands is the project's.
@@ -55,3 +55,13 @@ def copy_workflow(dest: Path, *, scale: str = "smoke", corpora_root: Path | None
 @pytest.fixture
 def workflow_copy(tmp_path):
     return lambda **kw: copy_workflow(tmp_path / "wf", **kw)
+
+
+def smoke_deviations(paper: str) -> str:
+    """The deviations table the report scripts write for ``paper`` at the smoke preset (avsec.report.deviations)."""
+    import argparse
+
+    from avsec.report.deviations import from_args
+
+    args = argparse.Namespace(deviations=REPO / "docs/deviations.yaml", config=REPO / "config.yaml", scale="smoke")
+    return from_args(args, paper)

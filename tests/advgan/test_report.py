@@ -28,7 +28,7 @@ from avsec.advgan.report import (
 from avsec.core.errors import InputError
 from avsec.io.audio import write_audio
 from avsec.report.tables import heatmap, markdown_table
-from conftest import REPO
+from conftest import REPO, smoke_deviations
 
 WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 GENRES = ["blues", "reggae", "rock"]  # a smoke subset: most of the paper's GTZAN columns are absent
@@ -343,10 +343,27 @@ def test_script_reads_the_files_the_generators_name(tmp_path, monkeypatch):
     _write_results(tmp_path)
     monkeypatch.chdir(tmp_path)
     files = report_inputs(GENERATORS)
-    report_from_files(tmp_path / "from_files", files["victims"], files["evaluations"], files["baselines"])
+    report_from_files(
+        tmp_path / "from_files", files["victims"], files["evaluations"], files["baselines"], smoke_deviations("advgan")
+    )
     script = [sys.executable, str(REPO / "workflow/scripts/report_advgan.py")]
     command = [*script, *(flag for victim, names in GENERATORS.items() for flag in (f"--{victim}", *names))]
-    done = subprocess.run([*command, "--out", "script"], cwd=tmp_path, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            *command,
+            "--out",
+            "script",
+            "--deviations",
+            str(REPO / "docs/deviations.yaml"),
+            "--config",
+            str(REPO / "config.yaml"),
+            "--scale",
+            "smoke",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert _contents(tmp_path / "script") == _contents(tmp_path / "from_files")
     assert "results/advgan/wideresnet/all_to_go/examples/on_0_adv.wav" in (tmp_path / "script/report.md").read_text()

@@ -14,7 +14,7 @@ from avsec.core.errors import InputError
 from avsec.io.audio import write_audio
 from avsec.stego.names import report_inputs
 from avsec.stego.report import PAPER, ROWS, mixing_reference, write_report
-from conftest import REPO, VENV_ENV
+from conftest import REPO, VENV_ENV, smoke_deviations
 
 ROW = {"carrier_mse": 0.001, "secret_mse": 0.002, "carrier_snr_db": 5.0, "secret_snr_db": 1.5}
 
@@ -151,10 +151,24 @@ def test_the_script_reads_the_files_the_runs_name(results, tmp_path, monkeypatch
     (tmp_path / "wd" / "results" / "stego").symlink_to(results)
     monkeypatch.chdir(tmp_path / "wd")
     files = report_inputs(runs)
-    write_report(files["evaluations"], files["security"], tmp_path / "a")
+    write_report(files["evaluations"], files["security"], tmp_path / "a", smoke_deviations("stego"))
     script = [sys.executable, str(REPO / "workflow/scripts/report_stego.py")]
     done = subprocess.run(
-        [*script, *flags(runs).split(), "--out", str(tmp_path / "b")], capture_output=True, text=True, env=VENV_ENV
+        [
+            *script,
+            *flags(runs).split(),
+            "--out",
+            str(tmp_path / "b"),
+            "--deviations",
+            str(REPO / "docs/deviations.yaml"),
+            "--config",
+            str(REPO / "config.yaml"),
+            "--scale",
+            "smoke",
+        ],
+        capture_output=True,
+        text=True,
+        env=VENV_ENV,
     )
     assert done.returncode == 0, done.stderr
     for name in ("report.md", "tables/runs.html", "tables/table4.html", "figures/figure3.png", "figures/table4.png"):

@@ -660,3 +660,14 @@ def test_avsec_sync_and_detect_score_a_clip_as_the_workflow_does(snakemake_run, 
     recogniser = "results/avdetect/lrw/recogniser.pt"
     line = one_error_line(avsec("sync", clip, "--syncnet", recogniser, cwd=wf), recogniser)
     assert line.endswith("is a 'av_recogniser' checkpoint, expected 'syncnet'")
+
+
+def test_every_report_ends_with_its_deviations_from_the_paper(snakemake_run):
+    """docs/deviations.yaml, read against config.yaml: each paper's report.md ends with the table, marked as the
+    smoke preset's run, and tables/deviations.html holds it."""
+    for paper in ("stego", "advgan", "imgstego", "avdetect"):
+        report = snakemake_run / "results" / paper / "report"
+        page = (report / "report.md").read_text()
+        section = page[page.index("## Deviations from the paper") :]
+        assert "| ours, smoke (this run) |" in section and "This run used the `smoke` preset" in section, paper
+        assert "<th>why</th>" in (report / "tables/deviations.html").read_text(), paper

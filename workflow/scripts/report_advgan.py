@@ -12,6 +12,7 @@ from avsec.advgan.names import report_inputs
 from avsec.advgan.report import report_from_files
 from avsec.core.cli import run
 from avsec.core.config import parse_flags
+from avsec.report import deviations
 
 
 def main() -> None:
@@ -19,9 +20,12 @@ def main() -> None:
         allow_abbrev=False, description=__doc__, epilog="--<victim> GENERATOR ...: the generators of each victim."
     )
     parser.add_argument("--out", required=True, help="the report directory")
+    deviations.add_arguments(parser)
     args, generators = parser.parse_known_args()
     inputs = report_inputs(parse_flags(generators))
-    report_from_files(args.out, inputs["victims"], inputs["evaluations"], inputs["baselines"])
+    report_from_files(
+        args.out, inputs["victims"], inputs["evaluations"], inputs["baselines"], deviations.from_args(args, "advgan")
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import argparse
 
 from avsec.avdetect.report import write_report
 from avsec.core.cli import run
+from avsec.report import deviations
 
 
 def main() -> None:
@@ -15,8 +16,16 @@ def main() -> None:
         "--examples", required=True, nargs="+", help="results/avdetect/<corpus>/attacks/<method>/examples folders"
     )
     parser.add_argument("--out", required=True, help="the report directory")
+    deviations.add_arguments(parser)
     args = parser.parse_args()
-    write_report(args.recognisers, args.syncnets, args.detections, args.examples, args.out)
+    write_report(
+        args.recognisers,
+        args.syncnets,
+        args.detections,
+        args.examples,
+        args.out,
+        deviations.from_args(args, "avdetect"),
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import argparse
 
 from avsec.core.cli import run
 from avsec.core.config import parse_flags
+from avsec.report import deviations
 from avsec.stego.names import report_inputs
 from avsec.stego.report import write_report
 
@@ -21,9 +22,10 @@ def main() -> None:
         epilog="--<dataset> RUN ...: the runs of each dataset.",
     )
     parser.add_argument("--out", required=True, help="the report directory")
+    deviations.add_arguments(parser)
     args, runs = parser.parse_known_args()
     files = report_inputs(parse_flags(runs))
-    write_report(files["evaluations"], files["security"], args.out)
+    write_report(files["evaluations"], files["security"], args.out, deviations.from_args(args, "stego"))
 
 
 if __name__ == "__main__":

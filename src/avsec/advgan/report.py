@@ -25,6 +25,7 @@ from avsec.core.errors import InputError
 from avsec.io.atomic import atomic_path
 from avsec.io.audio import INT16_SCALE, read_audio
 from avsec.metrics.audio import snr_db
+from avsec.report.deviations import with_deviations
 from avsec.report.folder import report_file, write_table_page
 from avsec.report.tables import BLANK, heatmap, markdown_table, new_figure, save_figure
 
@@ -97,6 +98,7 @@ def report_from_files(
     victims: Sequence[str | Path],
     evaluations: Sequence[str | Path],
     baselines: Sequence[str | Path],
+    deviations: str = "",
 ) -> None:
     """Read the victims' victim.json, the generators' eval.json and the baselines' JSON files, in the order given,
     and write the report (:func:`write_report`); an unreadable file is one line naming it."""
@@ -112,10 +114,13 @@ def report_from_files(
         [load(file) for file in victims],
         [load(file, path=str(Path(file).parent)) for file in evaluations],
         [load(file) for file in baselines],
+        deviations,
     )
 
 
-def write_report(out_dir: str | Path, victims: list[dict], evaluations: list[dict], baselines: list[dict]) -> None:
+def write_report(
+    out_dir: str | Path, victims: list[dict], evaluations: list[dict], baselines: list[dict], deviations: str = ""
+) -> None:
     """Write paper 2's report directory atomically (all of it or nothing), in the layout of
     :mod:`avsec.report.folder`.
 
@@ -157,7 +162,8 @@ def write_report(out_dir: str | Path, victims: list[dict], evaluations: list[dic
             for kind, name in (("clean", "original"), ("adversarial", "adversarial")):
                 clip = Path(evaluation.get("path", ".")) / example[kind]
                 shutil.copyfile(clip, report_file(tmp, "audio", f"figure7_{name}.wav"))
-        (tmp / "report.md").write_text(_report_page(groups, sections, picked), encoding="utf-8")
+        page = _report_page(groups, sections, picked)
+        (tmp / "report.md").write_text(with_deviations(tmp, page, deviations), encoding="utf-8")
 
 
 def cell_matrix(labels: Sequence[str], evaluations: Sequence[dict], key: str = "success") -> np.ndarray:

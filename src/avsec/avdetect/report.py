@@ -19,6 +19,7 @@ import numpy as np
 from avsec.avdetect.names import ATTACK_CORPUS
 from avsec.core.errors import InputError
 from avsec.io.atomic import atomic_path
+from avsec.report.deviations import with_deviations
 from avsec.report.folder import report_file, write_table_page
 from avsec.report.tables import markdown_table, new_figure, save_figure
 
@@ -248,6 +249,7 @@ def write_report(
     detections: list[str | Path],
     examples: list[str | Path],
     out: str | Path,
+    deviations: str = "",
 ) -> None:
     """Read each corpus's recogniser, SyncNet and detection JSONs and the videos of the attacks' ``examples``
     folders; write report.md, tables/ (one HTML page per table), figures/ and video/ (the examples) into ``out``
@@ -349,4 +351,5 @@ def write_report(
             copied.append(video.name)
         lines += ["", "## Adversarial examples (mouth crops with the adversarial audio)", ""]
         lines += [f"- [video/{name}](video/{name})" for name in copied] or ["(none)"]
-        (tmp / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        page = "\n".join(lines) + "\n"
+        (tmp / "report.md").write_text(with_deviations(tmp, page, deviations), encoding="utf-8")

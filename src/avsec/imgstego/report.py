@@ -19,6 +19,7 @@ import numpy as np
 
 from avsec.core.errors import InputError
 from avsec.io.atomic import atomic_path
+from avsec.report.deviations import with_deviations
 from avsec.report.folder import report_file, write_table_page
 from avsec.report.tables import BLANK, markdown_table, new_figure, save_figure
 
@@ -95,7 +96,9 @@ def results_table(evals: dict[str, dict]) -> tuple[list[str], list[list[Any]]]:
     return header, rows
 
 
-def write_report(evaluations: Sequence[str | Path], examples: Sequence[str | Path], out: str | Path) -> Path:
+def write_report(
+    evaluations: Sequence[str | Path], examples: Sequence[str | Path], out: str | Path, deviations: str = ""
+) -> Path:
     """Write ``out``/report.md, tables/results.{tsv,html}, figures/{images,spectrograms,training}.png and audio/
     (the model + SSIM column's WAV examples) atomically, in the layout of :mod:`avsec.report.folder`, from the
     columns' ``<column>/eval.json`` files and ``<column>/examples`` folders."""
@@ -114,7 +117,8 @@ def write_report(evaluations: Sequence[str | Path], examples: Sequence[str | Pat
         wavs = sorted(folders["ssim"].glob("*.wav"))
         for wav in wavs:
             shutil.copyfile(wav, report_file(tmp, "audio", wav.name))
-        (tmp / "report.md").write_text(_markdown(evals, header, rows, [w.name for w in wavs]), encoding="utf-8")
+        page = _markdown(evals, header, rows, [w.name for w in wavs])
+        (tmp / "report.md").write_text(with_deviations(tmp, page, deviations), encoding="utf-8")
     return Path(out)
 
 

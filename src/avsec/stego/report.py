@@ -24,6 +24,7 @@ from avsec.core.errors import InputError
 from avsec.dsp.stft import stft
 from avsec.io.atomic import atomic_path
 from avsec.io.audio import INT16_SCALE, read_audio
+from avsec.report.deviations import with_deviations
 from avsec.report.folder import report_file, write_table_page
 from avsec.report.tables import heatmap, markdown_table, new_figure, save_figure
 
@@ -63,7 +64,9 @@ def mixing_reference(carrier_snr_db: float) -> float:
     return 10.0 * math.log10(1.0 + 10.0 ** (-carrier_snr_db / 10.0))
 
 
-def write_report(evaluations: Sequence[str | Path], security: Sequence[str | Path], out: str | Path) -> None:
+def write_report(
+    evaluations: Sequence[str | Path], security: Sequence[str | Path], out: str | Path, deviations: str = ""
+) -> None:
     """Read the evaluations (eval.json files) and security results (one JSON per dataset and method) and write the
     tables and figures to the directory ``out`` (:func:`render_report`). An unreadable file is one line naming it."""
 
@@ -74,10 +77,10 @@ def write_report(evaluations: Sequence[str | Path], security: Sequence[str | Pat
             raise InputError(file, f"unreadable results JSON ({exc})") from None
 
     loaded = [load(file, path=str(Path(file).parent)) for file in evaluations]
-    render_report(out, loaded, [load(file) for file in security])
+    render_report(out, loaded, [load(file) for file in security], deviations)
 
 
-def render_report(out_dir: str | Path, evaluations: list[dict], security: list[dict]) -> None:
+def render_report(out_dir: str | Path, evaluations: list[dict], security: list[dict], deviations: str = "") -> None:
     """Write paper 1's report directory atomically from the loaded results (each evaluation with ``"path"``, its
     directory, added), in the layout of :mod:`avsec.report.folder`: ``tables/{table2,table3,table4,runs}.html``,
     ``figures/figure3.png`` (carrier, secret, stego and revealed spectrograms), ``figures/table4.png``,
@@ -96,7 +99,8 @@ def render_report(out_dir: str | Path, evaluations: list[dict], security: list[d
             figure3(picked, report_file(tmp, "figures", "figure3.png"))
         table4_figure(security, report_file(tmp, "figures", "table4.png"))
         clips = copy_clips(picked, tmp)
-        (tmp / "report.md").write_text(_page(evaluations, sections, bool(picked), clips), encoding="utf-8")
+        page = _page(evaluations, sections, bool(picked), clips)
+        (tmp / "report.md").write_text(with_deviations(tmp, page, deviations), encoding="utf-8")
 
 
 def copy_clips(picked: Sequence[dict], out_dir: Path) -> list[str]:
