@@ -319,7 +319,7 @@ def edit_smoke_config(workdir, parts: int) -> None:
             r"^    partition_ids: \{grid: \[[\d, ]+\], lrw: \[[\d, ]+\]\}",
             f"    partition_ids: {{grid: [{ids}], lrw: [{ids}]}}",
         ),
-        (r"^    backend: \w+", "    backend: precomputed"),
+        (r"^      landmarks: \{backend: \w+\}", "      landmarks: {backend: precomputed}"),
     ]
     text = config.read_text()
     for pattern, replacement in edits:
