@@ -57,6 +57,11 @@ def workflow_copy(tmp_path):
     return lambda **kw: copy_workflow(tmp_path / "wf", **kw)
 
 
+# the report scripts' flags for the deviations table at the smoke preset (avsec.report.deviations)
+SMOKE_DEVIATION_FLAGS = ("--deviations", str(REPO / "docs/deviations.yaml"), "--config", str(REPO / "config.yaml"),
+                         "--scale", "smoke")  # fmt: skip
+
+
 def smoke_deviations(paper: str) -> str:
     """The deviations table the report scripts write for ``paper`` at the smoke preset (avsec.report.deviations)."""
     import argparse

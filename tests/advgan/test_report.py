@@ -28,7 +28,7 @@ from avsec.advgan.report import (
 from avsec.core.errors import InputError
 from avsec.io.audio import write_audio
 from avsec.report.tables import heatmap, markdown_table
-from conftest import REPO, smoke_deviations
+from conftest import REPO, SMOKE_DEVIATION_FLAGS, smoke_deviations
 
 WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 GENRES = ["blues", "reggae", "rock"]  # a smoke subset: most of the paper's GTZAN columns are absent
@@ -353,12 +353,7 @@ def test_script_reads_the_files_the_generators_name(tmp_path, monkeypatch):
             *command,
             "--out",
             "script",
-            "--deviations",
-            str(REPO / "docs/deviations.yaml"),
-            "--config",
-            str(REPO / "config.yaml"),
-            "--scale",
-            "smoke",
+            *SMOKE_DEVIATION_FLAGS,
         ],
         cwd=tmp_path,
         capture_output=True,

@@ -14,7 +14,7 @@ from avsec.core.errors import InputError
 from avsec.io.audio import write_audio
 from avsec.stego.names import report_inputs
 from avsec.stego.report import PAPER, ROWS, mixing_reference, write_report
-from conftest import REPO, VENV_ENV, smoke_deviations
+from conftest import REPO, SMOKE_DEVIATION_FLAGS, VENV_ENV, smoke_deviations
 
 ROW = {"carrier_mse": 0.001, "secret_mse": 0.002, "carrier_snr_db": 5.0, "secret_snr_db": 1.5}
 
@@ -159,12 +159,7 @@ def test_the_script_reads_the_files_the_runs_name(results, tmp_path, monkeypatch
             *flags(runs).split(),
             "--out",
             str(tmp_path / "b"),
-            "--deviations",
-            str(REPO / "docs/deviations.yaml"),
-            "--config",
-            str(REPO / "config.yaml"),
-            "--scale",
-            "smoke",
+            *SMOKE_DEVIATION_FLAGS,
         ],
         capture_output=True,
         text=True,
