@@ -15,6 +15,7 @@ from typing import Any
 from avsec.core.config import load_config
 from avsec.core.errors import ConfigError, InputError
 from avsec.core.lazy import LazyModule
+from avsec.report.folder import write_table_page
 from avsec.report.tables import markdown_table
 
 yaml = LazyModule("yaml")
@@ -106,8 +107,6 @@ def from_args(args: argparse.Namespace, paper: str) -> str:
 def with_deviations(root: str | Path, page: str, table: str) -> str:
     """``page`` (a report.md) with the deviations ``table`` as its last section, the table also written as
     ``tables/deviations.html`` under the report folder ``root``; ``page`` as it is when ``table`` is empty."""
-    from avsec.report.folder import write_table_page
-
     if not table:
         return page
     write_table_page(root, "deviations", TITLE, table)
