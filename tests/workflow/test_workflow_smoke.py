@@ -9,9 +9,11 @@ import html as htmllib
 import itertools
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,8 +76,16 @@ def run(cmd, cwd):
 
 @pytest.fixture(scope="module")
 def snakemake_run(tmp_path_factory):
+    """The smoke DAG run through Snakemake. For developers: AVSEC_SMOKE_RUN=<a finished run's directory> starts from
+    a copy of its results/ and runs only what is missing (and the rules in AVSEC_SMOKE_FORCERUN, with what follows
+    them), so that a new check runs in minutes; CI always runs the whole DAG."""
     workdir = copy_workflow(tmp_path_factory.mktemp("snakemake") / "wf")
-    run([tool("snakemake"), "--cores", "2", "all"], workdir)
+    command = [tool("snakemake"), "--cores", "2", "all"]
+    reuse = os.environ.get("AVSEC_SMOKE_RUN")
+    if reuse:
+        shutil.copytree(Path(reuse) / "results", workdir / "results", symlinks=True)
+        command += ["--rerun-triggers", "mtime", "--forcerun", *os.environ.get("AVSEC_SMOKE_FORCERUN", "").split()]
+    run(command, workdir)
     return workdir
 
 
