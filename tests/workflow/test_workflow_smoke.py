@@ -329,7 +329,24 @@ def test_paper4_sync_confidence_separates_and_attacks_lower_accuracy(snakemake_r
         assert heading in text
     assert "(97.20%)" in text and "(0.99)" in text  # the paper's LRW accuracy and FGSM AUC beside ours
     figures = {p.name for p in (report / "figures").iterdir()}
-    assert {"figure1d_grid_confidence.png", "roc_lrw.png", "roc_grid.png"} <= figures
+    assert {"figure1d_grid_confidence.png", "figure2.png", "roc_lrw.png", "roc_grid.png"} <= figures
+    assert "![Figure 2](figures/figure2.png)" in text
+    # Figure 2's examples (rule figure2_av): one LRW test clip under BIM at each eps_V x eps_A of config.yaml, every
+    # perturbation nonzero and within its bound (video in pixels, audio in int16 units), in the crops and in the
+    # face frames the perturbed mouth was pasted back into (only there)
+    wanted = yaml.safe_load((snakemake_run / "config.yaml").read_text())["avdetect"]["figure2"]
+    with np.load(root / "lrw/figure2/examples.npz") as npz:
+        ex = {key: npz[key] for key in npz.files}
+    pairs = list(zip(ex["eps_video"].tolist(), ex["eps_audio"].tolist(), strict=True))
+    assert sorted(pairs) == sorted(itertools.product(wanted["eps_video"], wanted["eps_audio"])), pairs
+    assert len(pairs) == 4  # the paper's eps_V in {4, 8} x eps_A in {256, 512}
+    crops, audio, faces = ex["benign_crops"].astype(float), ex["benign_audio"].astype(float), ex["benign_faces"]
+    for i, (eps_v, eps_a) in enumerate(pairs):
+        dv = np.abs(ex["adversarial_crops"][i] - crops).max()
+        da = np.abs(ex["adversarial_audio"][i] - audio).max()
+        df = np.abs(ex["adversarial_faces"][i].astype(int) - faces.astype(int))
+        assert 0 < dv <= eps_v + 1e-3 and 0 < da <= eps_a + 1e-2 and 0 < df.max() <= eps_v, (eps_v, eps_a, dv, da)
+        assert (df.max(axis=-1) > 0).mean() < 0.5  # the mouth's footprint, not the whole frame
     assert sorted(p.suffix for p in (report / "video").iterdir()) == [".mp4"] * 8  # one per smoke setting
     pages = {f"tables/{name}.html" for name in ("networks", "table1", "table2", "table3", "table4")}
     assert pages <= report_files(report)
