@@ -86,3 +86,16 @@ def test_figure2_draws_one_block_per_setting_two_a_row(tmp_path):
     (h1, w1), (h4, w4) = sizes[1], sizes[4]
     assert h1 > 300 and w1 > 500  # one block of 3 × 3 panels
     assert 1.7 < w4 / w1 < 2.3 and 1.7 < h4 / h1 < 2.3  # 2 × 2 blocks
+
+
+def test_the_report_says_what_each_setting_reached_and_where_bims_steps_cap_the_audio():
+    from avsec.avdetect.report import _figure2_reach
+
+    rows = [
+        {"eps_video": 4, "eps_audio": 512, "iterations": 5, "linf_video_pixels": 4.0, "linf_audio": 320.0},
+        {"eps_video": 8, "eps_audio": 512, "iterations": 10, "linf_video_pixels": 8.0, "linf_audio": 512.0},
+    ]
+    text = _figure2_reach({"settings": rows, "settings_used": {"alpha_audio": 64}})
+    assert "4 px / 320 (ε_V = 4, ε_A = 512); 8 px / 512 (ε_V = 8, ε_A = 512)" in text
+    assert text.endswith("(ε_A = 512 at ε_V = 4: 5 × α_A = 320).")
+    assert "cap" not in _figure2_reach({"settings": rows[1:], "settings_used": {"alpha_audio": 64}})

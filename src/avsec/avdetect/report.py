@@ -282,6 +282,23 @@ def figure2(path: Path, arrays, summary: dict) -> None:
     save_figure(fig, path)
 
 
+def _figure2_reach(summary: dict) -> str:
+    """The L∞ each setting of Figure 2 reached, and why the audio's stops short of ε_A where it does (BIM's
+    iterations × α_A)."""
+    alpha = summary.get("settings_used", {}).get("alpha_audio")
+    parts, short = [], []
+    for row in summary["settings"]:
+        parts.append(f"{row['linf_video_pixels']:g} px / {row['linf_audio']:g} (ε_V = {row['eps_video']}, "
+                     f"ε_A = {row['eps_audio']})")  # fmt: skip
+        if alpha and row["linf_audio"] < row["eps_audio"] and row["iterations"] * alpha < row["eps_audio"]:
+            short.append(f"ε_A = {row['eps_audio']} at ε_V = {row['eps_video']}: {row['iterations']} × α_A = "
+                         f"{row['iterations'] * alpha:g}")  # fmt: skip
+    text = "L∞ reached, video / audio (int16 units): " + "; ".join(parts) + "."
+    if short:
+        text += " BIM's min(ε_V + 4, 1.25 ε_V) steps of α_A cap the audio below ε_A (" + "; ".join(short) + ")."
+    return text
+
+
 def _figure2_examples(folder: Path) -> tuple[dict, dict]:
     """Rule figure2_av's ``examples.npz`` (as arrays) and ``examples.json`` in ``folder``."""
     summary = _load(folder / FIGURE2_SUMMARY)
@@ -438,7 +455,7 @@ def write_report(
                 f"Figure 2 ({summary['corpus'].upper()}, test clip `{summary['source']}`, {summary['label']}): BIM at "
                 "each ε_V × ε_A; rows benign, noise (the visual noise × "
                 f"{summary['scale']}, as in the paper; the audio noise as it is), adversarial; the perturbed mouth "
-                "crops pasted back into the face frames.",
+                "crops pasted back into the face frames. " + _figure2_reach(summary),
                 "",
                 f"![Figure 2]({'figures/' + name})",
                 "",
