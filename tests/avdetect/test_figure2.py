@@ -99,3 +99,18 @@ def test_the_report_says_what_each_setting_reached_and_where_bims_steps_cap_the_
     assert "4 px / 320 (ε_V = 4, ε_A = 512); 8 px / 512 (ε_V = 8, ε_A = 512)" in text
     assert text.endswith("(ε_A = 512 at ε_V = 4: 5 × α_A = 320).")
     assert "cap" not in _figure2_reach({"settings": rows[1:], "settings_used": {"alpha_audio": 64}})
+
+
+def test_figure2_examples_name_a_bad_input_before_attacking(av, trained, tmp_path):
+    """A clip outside the test split, a mouths folder without crop_mouths' transforms: one clear error each."""
+    from avsec.avdetect.figure2 import figure2_examples
+    from avsec.core.errors import InputError
+
+    recogniser = trained[0] / "recogniser.pt"
+    settings = Figure2Settings(frames=9, shown=[2, 4])
+    with pytest.raises(ConfigError, match="clip 99 is not one of the 5 test clips"):
+        figure2_examples("lrw", tmp_path, av / "mouths", av / "audio", recogniser, tmp_path / "out",
+                         Figure2Settings(frames=9, clip=99))  # fmt: skip
+    with pytest.raises(InputError, match="transforms.npy.*crop_mouths keeps each clip's transforms"):
+        figure2_examples("lrw", tmp_path, av / "mouths", av / "audio", recogniser, tmp_path / "out", settings)
+    assert not (tmp_path / "out").exists()

@@ -129,6 +129,7 @@ def figure2_examples(corpus: str, root: str | Path, mouths: str | Path, audio: s
     shown = [int(f) for f in _as_list(s.shown)]
     if not shown or any(not 0 <= f < frames for f in shown):
         raise ConfigError(f"figure2_av: shown frames {shown} must lie in 0..{frames - 1}")
+    transforms, boxes = _row_arrays(Path(mouths), len(test.parts["mouths"]))  # before the attack: fail early
     label, source = clip.labels[0], clip.sources[0]
     y = torch.tensor([classes.index(label)], device=dev)
     adv_v, adv_a = [], []
@@ -140,8 +141,6 @@ def figure2_examples(corpus: str, root: str | Path, mouths: str | Path, audio: s
     adv_v, adv_a = torch.stack(adv_v), torch.stack(adv_a)
     predicted = recognise(model, torch.cat([video.float(), adv_v]), torch.cat([wave.float(), adv_a]), classes)
 
-    mouths = Path(mouths)
-    transforms, boxes = _row_arrays(mouths, len(test.parts["mouths"]))
     row = clip.rows[0][0]
     full = _full_frames(corpus, root, source, s.frames)
     if len(full) != frames:
