@@ -1,6 +1,7 @@
 # Paper 4, detecting adversarial attacks on audiovisual speech recognition: per corpus (LRW, GRID) a recogniser
 # and a SyncNet → attacks (FGSM, BIM on LRW; C&W with CTC on GRID) scored by SyncNet confidence → detection
-# measures per corpus → report (Tables 1-4, Figure 1(d), ROC curves, example videos).
+# measures per corpus → report (Tables 1-4, Figures 1(d) and 2, ROC curves, example videos); Figure 2's
+# examples: one LRW test clip under BIM at the figure's ε, its mouth pasted back into the face (figure2_av).
 
 
 rule train_av:
@@ -124,6 +125,36 @@ rule gather_attack_av:
         " --out {output.results} --examples-dir {output.examples} {params.settings} --log {log}"
 
 
+rule figure2_av:
+    input:
+        root=lambda wildcards: corpus_root(wildcards.corpus),
+        mouths="results/av/{corpus}/mouths",
+        audio="results/av/{corpus}/audio",
+        recogniser="results/avdetect/{corpus}/recogniser.pt",
+    output:
+        directory("results/avdetect/{corpus}/figure2"),
+    log:
+        "results/logs/avdetect/{corpus}/figure2_av.log",
+    benchmark:
+        "results/benchmarks/avdetect/{corpus}/figure2_av.tsv"
+    wildcard_constraints:
+        corpus="lrw",
+    conda:
+        "../envs/av.yaml"
+    threads: SCALE["resources"]["threads"]
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=scale_resource("runtime", "figure2_av"),
+        mem_mb=scale_resource("mem_mb", "figure2_av"),
+    params:
+        threads=SCALE["resources"]["threads"],
+        settings=lambda wildcards: avdetect_figure2_settings(wildcards.corpus),
+    shell:
+        "python workflow/scripts/figure2_av.py --corpus {wildcards.corpus} --root {input.root} --mouths {input.mouths}"
+        " --audio {input.audio} --recogniser {input.recogniser} --out {output} --threads {params.threads}"
+        " {params.settings} --log {log}"
+
+
 rule detect_av:
     input:
         attacks=lambda wildcards: avdetect_attack_results(wildcards.corpus),
@@ -158,6 +189,7 @@ rule report_avdetect:
             for corpus in AV_CORPORA
             for method in AVDETECT_ATTACKS[corpus]
         ],
+        figure2=expand("results/avdetect/{corpus}/figure2", corpus=AVDETECT_FIGURE2),
         deviations="docs/deviations.yaml",
         config="config.yaml",
     output:
@@ -175,5 +207,5 @@ rule report_avdetect:
         scale=SCALE["name"],
     shell:
         "python workflow/scripts/report_avdetect.py --recognisers {input.recognisers} --syncnets {input.syncnets}"
-        " --detections {input.detections} --examples {input.examples} --out {output} --deviations {input.deviations} --config {input.config} --scale {params.scale}"
+        " --detections {input.detections} --examples {input.examples} --figure2 {input.figure2} --out {output} --deviations {input.deviations} --config {input.config} --scale {params.scale}"
         " --log {log}"

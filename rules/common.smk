@@ -7,6 +7,7 @@ from avsec.advgan.names import check_advgan
 from avsec.avdetect.names import CORPUS_ATTACKS as AVDETECT_ATTACKS
 from avsec.avdetect.names import check_avdetect
 from avsec.avdetect.names import BENIGN as AVDETECT_BENIGN
+from avsec.avdetect.names import FIGURE2_CORPORA as AVDETECT_FIGURE2
 from avsec.avdetect.names import attack_grid
 from avsec.core.config import check_corpora, check_partitions, corpus_path, flags
 from avsec.core.config import paper_corpora, resolve_scale
@@ -208,6 +209,17 @@ def avdetect_recogniser_settings(corpus):
 
 def avdetect_attack_settings(method):
     return flags(config["avdetect"][method], SCALE["avdetect"][method])
+
+
+def avdetect_figure2_settings(corpus):
+    """Figure 2's flags: its settings, BIM's steps, the corpus's frame count, the STFT of av.audio."""
+    bim, audio = config["avdetect"]["bim"], config["av"]["audio"]
+    return flags(
+        config["avdetect"]["figure2"],
+        {key: bim[key] for key in ("alpha_audio", "alpha_video")},
+        {"frames": config["av"][corpus]["frames"]},
+        {key: audio[key] for key in ("rate", "n_fft", "hop", "win_length")},
+    )
 
 
 def avdetect_setting_jobs(corpus, method):

@@ -303,8 +303,8 @@ def test_paper3_revealed_images_are_recognisable_and_the_table_has_the_papers_nu
 def test_paper4_sync_confidence_separates_and_attacks_lower_accuracy(snakemake_run):
     """SyncNet finds the true offset and tells in-sync from mismatched audio on the synthetic faces; the LRW word
     recogniser is well above chance (25 %) on its held-out clips and every FGSM/BIM setting takes most of that
-    away; the louder FGSM is the better detected; the report has Tables 1-4 with the paper's numbers, the figures,
-    videos."""
+    away; the louder FGSM is the better detected; the report has Tables 1-4 with the paper's numbers, the figures
+    (Figure 2 from BIM examples within their bounds, pasted back where the face's mouth is), videos."""
     root = snakemake_run / "results/avdetect"
     for corpus in ("grid", "lrw"):
         sync = json.loads((root / corpus / "syncnet.json").read_text())
@@ -329,7 +329,31 @@ def test_paper4_sync_confidence_separates_and_attacks_lower_accuracy(snakemake_r
         assert heading in text
     assert "(97.20%)" in text and "(0.99)" in text  # the paper's LRW accuracy and FGSM AUC beside ours
     figures = {p.name for p in (report / "figures").iterdir()}
-    assert {"figure1d_grid_confidence.png", "roc_lrw.png", "roc_grid.png"} <= figures
+    assert {"figure1d_grid_confidence.png", "figure2.png", "roc_lrw.png", "roc_grid.png"} <= figures
+    assert "![Figure 2](figures/figure2.png)" in text
+    # Figure 2's examples (rule figure2_av): one LRW test clip under BIM at each eps_V x eps_A of config.yaml, every
+    # perturbation nonzero and within its bound (video in pixels, audio in int16 units), in the crops and in the
+    # face frames the perturbed mouth was pasted back into (only there)
+    wanted = yaml.safe_load((snakemake_run / "config.yaml").read_text())["avdetect"]["figure2"]
+    with np.load(root / "lrw/figure2/examples.npz") as npz:
+        ex = {key: npz[key] for key in npz.files}
+    pairs = list(zip(ex["eps_video"].tolist(), ex["eps_audio"].tolist(), strict=True))
+    assert sorted(pairs) == sorted(itertools.product(wanted["eps_video"], wanted["eps_audio"])), pairs
+    assert len(pairs) == 4  # the paper's eps_V in {4, 8} x eps_A in {256, 512}
+    crops, audio, faces = ex["benign_crops"].astype(float), ex["benign_audio"].astype(float), ex["benign_faces"]
+    source = json.loads((root / "lrw/figure2/examples.json").read_text())["source"]
+    landmarks = ShardedArray(snakemake_run / "results/av/lrw/landmarks")
+    points = landmarks[landmarks.manifest.column("source").tolist().index(source)]  # (frames, 68, 2), full frame
+    for i, (eps_v, eps_a) in enumerate(pairs):
+        dv = np.abs(ex["adversarial_crops"][i] - crops).max()
+        da = np.abs(ex["adversarial_audio"][i] - audio).max()
+        df = np.abs(ex["adversarial_faces"][i].astype(int) - faces.astype(int))
+        assert 0 < dv <= eps_v + 1e-3 and 0 < da <= eps_a + 1e-2 and 0 < df.max() <= eps_v, (eps_v, eps_a, dv, da)
+        for k, frame in enumerate(ex["shown"]):  # the change is the mouth's: centred on its landmarks (48-67)
+            ys, xs = np.nonzero(df[k].max(axis=-1))
+            mouth = np.nanmean(points[frame, 48:68], axis=0)
+            assert len(xs) < 0.5 * df[k].shape[0] * df[k].shape[1], (eps_v, eps_a, frame)  # not the whole frame
+            assert np.hypot(xs.mean() - mouth[0], ys.mean() - mouth[1]) < 0.1 * np.sqrt(len(xs)), (eps_v, frame)
     assert sorted(p.suffix for p in (report / "video").iterdir()) == [".mp4"] * 8  # one per smoke setting
     pages = {f"tables/{name}.html" for name in ("networks", "table1", "table2", "table3", "table4")}
     assert pages <= report_files(report)

@@ -1,4 +1,4 @@
-"""Paper 4's Tables 1-4, Figure 1(d), ROC curves and adversarial example videos (rule report_avdetect)."""
+"""Paper 4's Tables 1-4, Figures 1(d) and 2, ROC curves and adversarial example videos (rule report_avdetect)."""
 
 import argparse
 
@@ -15,6 +15,9 @@ def main() -> None:
     parser.add_argument(
         "--examples", required=True, nargs="+", help="results/avdetect/<corpus>/attacks/<method>/examples folders"
     )
+    parser.add_argument(
+        "--figure2", nargs="*", default=[], help="rule figure2_av's folders (results/avdetect/<corpus>/figure2)"
+    )
     parser.add_argument("--out", required=True, help="the report directory")
     deviations.add_arguments(parser)
     args = parser.parse_args()
@@ -25,6 +28,7 @@ def main() -> None:
         args.examples,
         args.out,
         deviations.from_args(args, "avdetect"),
+        args.figure2,
     )
 
 

@@ -16,8 +16,10 @@ Modules:
 - attack_jobs: one setting of an attack's ε grid as a resumable job (attack_setting, AttackSettings), and a
   method's jobs and their gather in one process (attack_corpus)
 - gather: a method's jobs joined into its attack.json and examples/ (gather_attacks; no torch)
+- figure2: Figure 2's examples, one test clip under BIM at the figure's ε with its mouth pasted back into the face
+  (figure2_examples, Figure2Settings)
 - detect: the detection measures per attack setting (AUC, threshold on validation, F1 on test): detect_attacks
 - clip: one video file prepared, scored by SyncNet and judged at a setting's threshold (``avsec sync``, ``avsec
   detect``): sync_clip, detect_clip
-- report: Tables 1-4 beside the paper's numbers, Figure 1(d), ROC curves, example videos
+- report: Tables 1-4 beside the paper's numbers, Figures 1(d) and 2, ROC curves, example videos
 """

@@ -15,6 +15,7 @@ from avsec.core.errors import ConfigError
 HEADS = {"lrw": "word", "grid": "ctc"}  # LRW: word classification (CE); GRID: sentences (CTC)
 ATTACK_CORPUS = {"fgsm": "lrw", "bim": "lrw", "cw": "grid"}  # the paper's pairing (§5.1)
 SPLITS = ("train", "val", "test")
+FIGURE2_CORPORA = tuple(c for m, c in ATTACK_CORPUS.items() if m == "bim")  # Figure 2 shows BIM (LRW)
 CORPUS_ATTACKS = {corpus: tuple(m for m, c in ATTACK_CORPUS.items() if c == corpus) for corpus in ("lrw", "grid")}
 
 
@@ -29,6 +30,8 @@ def initials(sentence: str) -> str:
     return "".join(word[0] for word in sentence.split())
 
 
+FIGURE2_EXAMPLES = "examples.npz"  # rule figure2_av's arrays and summary (avsec.avdetect.figure2), read by the report
+FIGURE2_SUMMARY = "examples.json"
 BENIGN = "benign"  # rule attack_av's job that scores the clean clips of a method's splits
 SETTING = re.compile(r"(fgsm|bim|cw)_a(\d+)_v(\d+)(?:_([a-z]+))?")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from avsec.avdetect.names import ATTACK_CORPUS
+from avsec.avdetect.names import ATTACK_CORPUS, FIGURE2_EXAMPLES, FIGURE2_SUMMARY
 from avsec.core.errors import InputError
 from avsec.io.atomic import atomic_path
 from avsec.report.deviations import with_deviations
@@ -204,6 +204,112 @@ def roc_figure(path: Path, rows: list[dict], title: str) -> None:
     save_figure(fig, path)
 
 
+def visual_noise(benign: np.ndarray, adversarial: np.ndarray, scale: float = 64) -> np.ndarray:
+    """Figure 2's noise panel: ``scale`` × (adversarial − benign), float (the paper amplifies the visual noise by
+    64; a pixel changed by ε_V = 4 moves by 256)."""
+    return scale * (np.asarray(adversarial, dtype=np.float64) - np.asarray(benign, dtype=np.float64))
+
+
+def noise_image(noise: np.ndarray) -> np.ndarray:
+    """Noise as a uint8 image: 128 + noise, clipped to [0, 255] (mid-grey where nothing changed)."""
+    return np.clip(np.rint(128 + np.asarray(noise, dtype=np.float64)), 0, 255).astype(np.uint8)
+
+
+def _strip(frames: np.ndarray) -> np.ndarray:
+    """Frames (K, H, W[, 3]) side by side, (H, K·W[, 3])."""
+    return np.concatenate(list(frames), axis=1)
+
+
+def figure2(path: Path, arrays, summary: dict) -> None:
+    """Figure 2 of the paper for one clip: per BIM setting (ε_V, ε_A), benign / noise / adversarial (rows) as the
+    shown frames with the mouth pasted back into the face (the noise × ``summary["scale"]``), the waveform (the
+    noise is δ_A itself, ε_A dashed) and the log-spectrum (columns). ``arrays`` holds rule figure2_av's
+    ``examples.npz`` (:mod:`avsec.avdetect.figure2`), ``summary`` its ``examples.json``."""
+    eps_v, eps_a = np.asarray(arrays["eps_video"]), np.asarray(arrays["eps_audio"])
+    count, rate, scale = len(eps_v), float(summary["rate"]), summary["scale"]
+    benign_faces, benign_audio = np.asarray(arrays["benign_faces"]), np.asarray(arrays["benign_audio"], np.float64)
+    seconds = len(benign_audio) / rate
+    t = np.arange(len(benign_audio)) / rate
+    peak = max(float(np.abs(benign_audio).max()), float(np.abs(arrays["adversarial_audio"]).max()), 1.0) * 1.05
+    specs = np.concatenate([arrays["benign_logspec"][None], arrays["adversarial_logspec"]])
+    spec_range = (float(specs.min()), float(specs.max()))
+    extent = (0.0, seconds, 0.0, rate / 2000)
+    columns = 2 if count > 1 else 1
+    rows = -(-count // columns)
+    fig = new_figure(8.5 * columns, 5.2 * rows)
+    blocks = np.asarray(fig.subfigures(rows, columns, squeeze=False)).ravel()
+    for i, block in enumerate(blocks):
+        if i >= count:
+            continue
+        setting = summary["settings"][i]
+        adv_faces = np.asarray(arrays["adversarial_faces"][i])
+        adv_audio = np.asarray(arrays["adversarial_audio"][i], np.float64)
+        block.suptitle(
+            f"ε_V = {eps_v[i]}, ε_A = {eps_a[i]} (BIM, {setting['iterations']} iterations): "
+            f"{summary['label']} → {setting['predicted']}",
+            fontsize=9,
+        )
+        axes = block.subplots(3, 3, gridspec_kw={"width_ratios": [2.2, 1, 1]})
+        images = (benign_faces, noise_image(visual_noise(benign_faces, adv_faces, scale)), adv_faces)
+        waves = (benign_audio, adv_audio - benign_audio, adv_audio)
+        spectra = (arrays["benign_logspec"], arrays["noise_logspec"][i], arrays["adversarial_logspec"][i])
+        names = ("benign", f"noise (video ×{scale:g})", "adversarial")
+        for r, (image, wave, spec, name) in enumerate(zip(images, waves, spectra, names, strict=True)):
+            ax = axes[r, 0]
+            ax.imshow(_strip(image), cmap="gray", vmin=0, vmax=255)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_ylabel(name, fontsize=8)
+            ax = axes[r, 1]
+            ax.plot(t, wave, linewidth=0.4, color="tab:red" if r == 1 else "tab:blue")
+            if r == 1:
+                ax.axhline(eps_a[i], color="grey", linestyle="--", linewidth=0.6)
+                ax.axhline(-eps_a[i], color="grey", linestyle="--", linewidth=0.6)
+                ax.set_ylim(-1.3 * eps_a[i], 1.3 * eps_a[i])
+            else:
+                ax.set_ylim(-peak, peak)
+            ax.set_xlim(0, seconds)
+            ax.tick_params(labelsize=6)
+            ax = axes[r, 2]
+            limits = (float(spec.min()), float(spec.max())) if r == 1 else spec_range
+            ax.imshow(spec, origin="lower", aspect="auto", extent=extent, cmap="magma", vmin=limits[0], vmax=limits[1])
+            ax.tick_params(labelsize=6)
+        axes[0, 0].set_title("frames " + ", ".join(str(f) for f in arrays["shown"]), fontsize=8)
+        axes[0, 1].set_title("waveform (int16 units)", fontsize=8)
+        axes[0, 2].set_title("log-spectrum (kHz)", fontsize=8)
+        axes[2, 1].set_xlabel("s", fontsize=7)
+        axes[2, 2].set_xlabel("s", fontsize=7)
+    save_figure(fig, path)
+
+
+def _figure2_reach(summary: dict) -> str:
+    """The L∞ each setting of Figure 2 reached, and why the audio's stops short of ε_A where it does (BIM's
+    iterations × α_A)."""
+    alpha = summary.get("settings_used", {}).get("alpha_audio")
+    parts, short = [], []
+    for row in summary["settings"]:
+        parts.append(f"{row['linf_video_pixels']:g} px / {row['linf_audio']:g} (ε_V = {row['eps_video']}, "
+                     f"ε_A = {row['eps_audio']})")  # fmt: skip
+        if alpha and row["linf_audio"] < row["eps_audio"] and row["iterations"] * alpha < row["eps_audio"]:
+            short.append(f"ε_A = {row['eps_audio']} at ε_V = {row['eps_video']}: {row['iterations']} × α_A = "
+                         f"{row['iterations'] * alpha:g}")  # fmt: skip
+    text = "L∞ reached, video / audio (int16 units): " + "; ".join(parts) + "."
+    if short:
+        text += " BIM's min(ε_V + 4, 1.25 ε_V) steps of α_A cap the audio below ε_A (" + "; ".join(short) + ")."
+    return text
+
+
+def _figure2_examples(folder: Path) -> tuple[dict, dict]:
+    """Rule figure2_av's ``examples.npz`` (as arrays) and ``examples.json`` in ``folder``."""
+    summary = _load(folder / FIGURE2_SUMMARY)
+    try:
+        with np.load(folder / FIGURE2_EXAMPLES) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError) as exc:
+        raise InputError(folder / FIGURE2_EXAMPLES, f"unreadable Figure 2 examples ({exc})") from None
+    return arrays, summary
+
+
 def _load(path: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -250,16 +356,19 @@ def write_report(
     examples: list[str | Path],
     out: str | Path,
     deviations: str = "",
+    figure2_folders: list[str | Path] = (),
 ) -> None:
-    """Read each corpus's recogniser, SyncNet and detection JSONs and the videos of the attacks' ``examples``
-    folders; write report.md, tables/ (one HTML page per table), figures/ and video/ (the examples) into ``out``
-    (atomically, as one directory, in the layout of :mod:`avsec.report.folder`)."""
+    """Read each corpus's recogniser, SyncNet and detection JSONs, the videos of the attacks' ``examples``
+    folders and rule figure2_av's ``figure2_folders``; write report.md, tables/ (one HTML page per table), figures/
+    and video/ (the examples) into ``out`` (atomically, as one directory, in the layout of
+    :mod:`avsec.report.folder`)."""
     found = {
         kind: _by_corpus(paths, kind)
         for kind, paths in (("recogniser", recognisers), ("syncnet", syncnets), ("detection", detections))
     }
     data = {corpus: {kind: found[kind][corpus] for kind in found} for corpus in CORPORA}
     videos = _example_videos(examples)
+    figure2_examples = [_figure2_examples(Path(folder)) for folder in figure2_folders]
     lrw_rows, grid_rows = data["lrw"]["detection"]["settings"], data["grid"]["detection"]["settings"]
     rec_rows = []
     for corpus in CORPORA:
@@ -339,6 +448,18 @@ def write_report(
                 "LRW: benign vs adversarial (FGSM, BIM)",
             )  # fmt: skip
             lines.append("![LRW confidence](figures/confidence_lrw.png)")
+        for arrays, summary in figure2_examples:
+            name = "figure2.png" if summary["corpus"] == "lrw" else f"figure2_{summary['corpus']}.png"
+            figure2(report_file(tmp, "figures", name), arrays, summary)
+            lines += [
+                f"Figure 2 ({summary['corpus'].upper()}, test clip `{summary['source']}`, {summary['label']}): BIM at "
+                "each ε_V × ε_A; rows benign, noise (the visual noise × "
+                f"{summary['scale']}, as in the paper; the audio noise as it is), adversarial; the perturbed mouth "
+                "crops pasted back into the face frames. " + _figure2_reach(summary),
+                "",
+                f"![Figure 2]({'figures/' + name})",
+                "",
+            ]
         for corpus, rows in (("lrw", lrw_rows), ("grid", grid_rows)):
             if rows:
                 roc_figure(
