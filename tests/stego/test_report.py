@@ -167,11 +167,11 @@ def test_report_states_the_clips_used_beside_the_papers(results, tmp_path):
         f"| TIMIT | test split (the paper's validation set) | 2 | 2500 | {where} |",
         f"| TIMIT | source utterances | 3 | – | {where} |",
         f"| TIMIT | rows overlapping another of their utterance | 3 | – | {where} |",  # a's three; b's abut
-        "| TIMIT | training clips, run ran_nor | 48 | 7500 | timit/ran_nor/eval.json |",
-        "| TIMIT | evaluation clips, run ran_nor | 16 | 2500 | timit/ran_nor/eval.json |",
-        "| TIMIT | training clips, run ran_an | – | 7500 | timit/ran_an/eval.json |",  # not recorded: blank
-        "| TIMIT | stego clips, GAN steganography (ours) | 32 | 5000 | timit/security/gan.json |",
-        "| TIMIT | steganalyzer training / validation clips, gan | 32 / 32 | 5000 / 5000 | timit/security/gan.json |",
+        "| TIMIT | training clips, run ran_nor | 48 | 7500 | results/stego/timit/ran_nor/eval.json |",
+        "| TIMIT | evaluation clips, run ran_nor | 16 | 2500 | results/stego/timit/ran_nor/eval.json |",
+        "| TIMIT | training clips, run ran_an | – | 7500 | results/stego/timit/ran_an/eval.json |",  # not recorded
+        "| TIMIT | stego clips, GAN steganography (ours) | 32 | 5000 | results/stego/timit/security/gan.json |",
+        "| TIMIT | steganalyzer training / validation clips, gan | 32 / 32 | 5000 / 5000 | results/stego/timit/",
         "| LibriSpeech | prepared segments | 6 | 10000 | results/prep/librispeech/manifest.tsv |",
         "| LibriSpeech | train split | 5 | 7500 | results/prep/librispeech/manifest.tsv |",
         "| LibriSpeech | rows overlapping another of their utterance | 0 | – | results/prep/librispeech/manifest.tsv |",

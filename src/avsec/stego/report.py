@@ -29,6 +29,7 @@ from avsec.io.shards import Manifest
 from avsec.report.deviations import with_deviations
 from avsec.report.folder import report_file, write_table_page
 from avsec.report.tables import heatmap, markdown_table, new_figure, save_figure
+from avsec.stego.names import PREP, RESULTS
 
 PAPER_STEGO_CLIPS = 5000  # section 4.5: the security experiment's stego clips
 # section 4.1: "10,000 audio samples ... split in quarter" per dataset; section 4.5: the 5 000 stego clips and their
@@ -168,7 +169,7 @@ def data_section(prepared: Sequence[dict], evaluations: Sequence[dict], security
     for dataset in _datasets([*prepared, *evaluations, *security]):
         name = DATASETS.get(dataset, dataset)
         for p in (p for p in prepared if p["dataset"] == dataset):
-            where = f"results/prep/{dataset}/manifest.tsv"
+            where = f"{PREP}/{dataset}/manifest.tsv"
             rows += [
                 [name, "prepared segments", p["rows"], paper["prepared"], where],
                 [name, "train split", p["train"], paper["train"], where],
@@ -177,13 +178,13 @@ def data_section(prepared: Sequence[dict], evaluations: Sequence[dict], security
                 [name, "rows overlapping another of their utterance", p["overlapping"], None, where],
             ]
         for e in (e for e in evaluations if e["dataset"] == dataset):
-            where = f"{dataset}/{e['run']}/eval.json"
+            where = f"{RESULTS}/{dataset}/{e['run']}/eval.json"
             rows += [
                 [name, f"training clips, run {e['run']}", e.get("train_clips"), paper["train"], where],
                 [name, f"evaluation clips, run {e['run']}", e["clips"], paper["test"], where],
             ]
         for r in (r for r in security if r["dataset"] == dataset):
-            where = f"{dataset}/security/{r['method']}.json"
+            where = f"{RESULTS}/{dataset}/security/{r['method']}.json"
             halves = f"{r['train_clips']} / {r['val_clips']}"
             rows += [
                 [name, f"stego clips, {METHOD_NAMES.get(r['method'], r['method'])}", r["carriers"], PAPER_STEGO_CLIPS,
