@@ -123,8 +123,8 @@ rule security_baseline_stego:
 
 rule report_stego:
     input:
-        # every run's eval.json and every dataset's security results: the files the script reads, named from the
-        # same runs mapping by the same function (avsec.stego.names.report_inputs)
+        # every run's eval.json, every dataset's security results and prepared directory: the files the script
+        # reads, named from the same runs mapping by the same function (avsec.stego.names.report_inputs)
         **stego_report_files(SCALE["stego"]["runs"]),
         deviations="docs/deviations.yaml",
         config="config.yaml",

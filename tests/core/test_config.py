@@ -35,6 +35,12 @@ def test_shipped_config_is_valid_at_both_scales(config):
     assert paper["scale"]["name"] == "paper" and paper["scale"]["synthesize"] == {}
 
 
+def test_timit_hop_is_samples_or_auto(config):
+    for hop in (16320, "auto"):
+        config["prep"]["timit"]["hop"] = hop
+        validate(config, SCHEMA)
+
+
 def test_speech_commands_words_are_strings_not_yaml_booleans(config):
     words = config["scale"]["prep"]["speech_commands"]["words"]
     assert {"yes", "no", "on", "off"} <= set(words)
@@ -49,6 +55,9 @@ def test_speech_commands_words_are_strings_not_yaml_booleans(config):
         (lambda c: c.update(papers=[]), "papers", "should be non-empty"),
         (lambda c: c["prep"]["gtzan"].update(split_by="speaker"), "prep.gtzan.split_by", "is not one of"),
         (lambda c: c["prep"]["timit"].update(segment="long"), "prep.timit.segment", "is not of type 'integer'"),
+        (lambda c: c["prep"]["timit"].update(hop="half"), "prep.timit.hop", "is not valid under any"),
+        (lambda c: c["prep"]["timit"].update(hop=0), "prep.timit.hop", "less than the minimum of 1"),
+        (lambda c: c["prep"]["timit"].pop("hop"), "prep.timit", "'hop' is a required"),
         (
             lambda c: c["scale"]["prep"]["speech_commands"].update(words=[True, False]),
             "scales.smoke.prep.speech_commands",

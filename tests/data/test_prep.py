@@ -12,13 +12,19 @@ from PIL import Image
 from avsec.core.errors import ConfigError, InputError
 from avsec.data.corpora import gtzan_items, librispeech_items, speech_commands_items, timit_items, voc_items
 from avsec.data.prep import (
+    Piece,
     _split_counts,
+    draw_key,
     fit_length,
+    overlap_groups,
+    pick_test,
     prep_gtzan,
     prep_librispeech,
     prep_speech_commands,
     prep_timit,
     prep_voc,
+    segment_offsets,
+    timit_hop,
 )
 from avsec.io.audio import write_audio
 from avsec.io.shards import ShardedArray, read_tsv
@@ -127,6 +133,89 @@ def test_timit_count_draw_split_and_determinism(timit: Path, tmp_path: Path, cap
     prep_timit(timit, c, segment=SEG, count=50, seed=7)
     assert "only 7 usable pieces, fewer than count=50" in capsys.readouterr().err
     assert len(ShardedArray(c)) == 7
+
+
+# The fixture's usable utterances, in samples: SA1 2010, SX37 1000, SI1620 3000, SA2 1500.
+LENGTHS = [2010, 1000, 3000, 1500]
+
+
+def test_segment_offsets_and_the_hop_choices() -> None:
+    assert list(segment_offsets(2010, SEG, SEG)) == [0, 1000]
+    assert list(segment_offsets(3000, SEG, 500)) == [0, 500, 1000, 1500, 2000]
+    assert list(segment_offsets(999, SEG, 1)) == []
+    assert timit_hop(None, SEG, LENGTHS, 100) == SEG  # the default: non-overlapping
+    assert timit_hop(250, SEG, LENGTHS, 100) == 250
+    # auto: non-overlapping pieces number 2 + 1 + 3 + 1 = 7, enough for 7 (or no count)
+    assert timit_hop("auto", SEG, LENGTHS, 7) == SEG and timit_hop("auto", SEG, LENGTHS, None) == SEG
+    # for 8, SI1620 needs a fourth piece: hop <= 2000 / 3, so 666 (at 667 the four utterances give 7)
+    total = lambda hop: sum(len(segment_offsets(n, SEG, hop)) for n in LENGTHS)  # noqa: E731
+    assert timit_hop("auto", SEG, LENGTHS, 8) == 666 and (total(666), total(667)) == (8, 7)
+    assert timit_hop("auto", SEG, LENGTHS, 10) == 500 and total(500) == 11
+    assert timit_hop("auto", SEG, LENGTHS, 10**9) == 1  # nothing reaches it: the most pieces there are
+    for bad in (0, -5, SEG + 1, "half", 2.5):
+        with pytest.raises(ConfigError, match="hop"):
+            timit_hop(bad, SEG, LENGTHS, 10)
+
+
+def test_overlap_groups_chain_overlapping_pieces_of_one_file() -> None:
+    pieces = [Piece(source, offset, uid=source, label="S") for source, offset in
+              [("a", 0), ("a", 500), ("a", 1200), ("a", 2500), ("b", 0), ("b", 1000)]]  # fmt: skip
+    # a@1200 overlaps a@500 (which overlaps a@0): one group; a@2500 starts after a@1200 ends; b's two pieces abut
+    assert overlap_groups(pieces, SEG) == [0, 0, 0, 1, 2, 3]
+    assert overlap_groups(pieces, 499) == [0, 1, 2, 3, 4, 5]  # shorter pieces: none overlaps
+
+
+def test_pick_test_keeps_groups_whole_and_is_the_per_piece_draw_without_groups() -> None:
+    pieces = [Piece(f"f{k // 3}", 100 * (k % 3), uid=f"f{k // 3}", label="S") for k in range(12)]
+    for seed in range(20):
+        # alone, the quarter (3 of 12) with the smallest split keys is test
+        keys = sorted(range(12), key=lambda i: draw_key(seed, pieces[i].uid, pieces[i].offset, "split"))
+        assert pick_test(pieces, 0.25, seed) == set(keys[:3])
+        # in groups of three (each file's pieces overlap): one whole group, the one ranked first by its first piece
+        test = pick_test(pieces, 0.25, seed, overlap_groups(pieces, SEG))
+        first = min(range(0, 12, 3), key=lambda i: draw_key(seed, pieces[i].uid, pieces[i].offset, "split"))
+        assert test == {first, first + 1, first + 2}
+    # groups of 2 and 4 and a share of 3: a group that would overshoot is skipped, never cut
+    groups = [0, 0, 1, 1, 1, 1, 2, 2, 3, 3, 4, 4]
+    for seed in range(20):
+        test = pick_test(pieces, 0.25, seed, groups)
+        assert len(test) <= 3 and all((i in test) == (j in test) for i in range(12) for j in range(12)
+                                      if groups[i] == groups[j])  # fmt: skip
+
+
+def test_timit_overlapping_segments_share_a_split(timit: Path, tmp_path: Path, capsys) -> None:
+    """hop 250: every usable utterance's pieces overlap, so each utterance lies in one split, whatever the seed."""
+    for seed in range(6):
+        out = tmp_path / f"s{seed}"
+        summary = prep_timit(timit, out, segment=SEG, hop=250, count=None, test_fraction=0.25, seed=seed)
+        assert summary["train"] + summary["test"] == 5 + 1 + 9 + 3  # offsets 0, 250, ... of 2010, 1000, 3000, 1500
+        assert 0 < summary["test"] <= 5  # at most the quarter (4.5, rounded up), utterances whole
+        splits: dict[str, set[str]] = {}
+        for m in ShardedArray(out).manifest:
+            splits.setdefault(m["source"], set()).add(m["split"])
+            assert int(m["offset"]) % 250 == 0
+        assert all(len(s) == 1 for s in splits.values()), splits
+    assert "every 250 samples (overlapping)" in capsys.readouterr().err
+    prep_timit(timit, tmp_path / "again", segment=SEG, hop=250, count=None, test_fraction=0.25, seed=5)
+    assert tree_bytes(tmp_path / "again") == tree_bytes(tmp_path / "s5")
+
+
+def test_timit_auto_hop_reaches_the_count(timit: Path, tmp_path: Path, capsys) -> None:
+    # 7 non-overlapping pieces; 10 wanted: hop 500 gives 11 (3 + 1 + 5 + 2), 10 of them drawn
+    summary = prep_timit(timit, tmp_path / "auto", segment=SEG, hop="auto", count=10, test_fraction=0.25, seed=3)
+    assert summary["train"] + summary["test"] == 10
+    err = capsys.readouterr().err
+    assert "every 500 samples (overlapping)" in err and "fewer than count" not in err
+    rows = ShardedArray(tmp_path / "auto").manifest
+    assert {int(m["offset"]) % 500 for m in rows} == {0} and max(int(m["offset"]) for m in rows) <= 2000
+    # when the non-overlapping pieces suffice, auto is the default: the same bytes
+    prep_timit(timit, tmp_path / "a", segment=SEG, hop="auto", count=4, seed=3)
+    prep_timit(timit, tmp_path / "b", segment=SEG, count=4, seed=3)
+    prep_timit(timit, tmp_path / "c", segment=SEG, hop=SEG, count=4, seed=3)
+    assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b") == tree_bytes(tmp_path / "c")
+    with pytest.raises(ConfigError, match="hop must be 'auto' or at most segment"):
+        prep_timit(timit, tmp_path / "bad", segment=SEG, hop=SEG + 1, count=4, seed=3)
+    assert not (tmp_path / "bad").exists()
 
 
 def test_timit_lower_case_and_wav_wav_copies(timit: Path, tmp_path: Path) -> None:

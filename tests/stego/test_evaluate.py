@@ -14,6 +14,7 @@ from avsec.stego.evaluate import StegoEvaluation, evaluate_stego
 def test_evaluation_reports_both_tables_and_writes_examples(data, model, tiny, tmp_path):
     result = evaluate_stego(model[0], data, tmp_path / "eval.json", tmp_path / "examples", StegoEvaluation(examples=1))
     assert result["clips"] == 6 and result["samples"] == tiny.length
+    assert result["train_clips"] == 16  # the model's training clips, recorded in its checkpoint (all 16 train rows)
     for table in ("clean", "noisy"):
         assert set(result[table]) >= {"carrier_mse", "secret_mse", "carrier_snr_db", "secret_snr_db"}
         assert all(np.isfinite(result[table][k]) for k in ("carrier_mse", "secret_mse"))

@@ -37,6 +37,7 @@ def test_report_inputs_of_a_scale():
     """Dataset by dataset, in the order of the scale's runs; a single run arrives from DVC's flags as a string."""
     inputs = report_inputs({"timit": ["ran_nor", "hpf_nor"], "librispeech": "ran_nor"})
     assert inputs == {
+        "prep": ["results/prep/timit", "results/prep/librispeech"],
         "evaluations": [
             "results/stego/timit/ran_nor/eval.json",
             "results/stego/timit/hpf_nor/eval.json",

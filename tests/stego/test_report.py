@@ -34,6 +34,7 @@ def evaluation(root, dataset, run, carrier_snr):
         "analyzer": analyzer,
         "channel": channel,
         "clips": 16,
+        "train_clips": None if run == "ran_an" else 48,  # ran_an: a checkpoint from before the count was kept
         "samples": 2048,
         "stft": {"n_fft": 510, "hop": 128, "win_length": 510, "window": "hann", "center": True},
         "clean": {**ROW, "carrier_snr_db": carrier_snr},
@@ -56,13 +57,38 @@ def security(root, dataset, method, rich, cnn):
         "stego_snr_db": 30.0,
         "payload_bits_per_sample": 1.0,
         "carriers": 32,
-        "val_clips": 16,
+        "train_clips": 32,
+        "val_clips": 32,
     }
     (root / dataset / "security" / f"{method}.json").write_text(json.dumps(result))
 
 
+# Known manifests: TIMIT's utterance a has three chained overlapping rows, b two abutting (not overlapping) ones.
+MANIFESTS = {
+    "timit": [
+        ("train", "a.wav", 0),
+        ("train", "a.wav", 16320),
+        ("train", "a.wav", 40000),
+        ("test", "b.wav", 0),
+        ("test", "b.wav", 32640),
+        ("train", "c.wav", 0),
+    ],
+    "librispeech": [("train", f"{k}.flac", 0) for k in range(5)] + [("test", "5.flac", 0)],
+}
+
+
+def manifest(root, dataset, rows):
+    """A prepared directory's manifest.tsv with ``rows`` (split, source, offset), 32640-sample rows."""
+    (root / dataset).mkdir(parents=True)
+    lines = ["row\tshard\tindex\tsplit\tlabel\tsource\toffset\tlength"]
+    lines += [f"{i}\t0\t{i}\t{split}\tSPK\t{source}\t{offset}\t32640" for i, (split, source, offset) in enumerate(rows)]
+    (root / dataset / "manifest.tsv").write_text("\n".join(lines) + "\n")
+
+
 @pytest.fixture
 def results(tmp_path):
+    for dataset, rows in MANIFESTS.items():
+        manifest(tmp_path / "prep", dataset, rows)
     root = tmp_path / "stego"
     for run, snr in (("ran_nor", 6.25), ("hpf_nor", 7.5), ("ran_an", 4.0)):
         evaluation(root, "timit", run, snr)
@@ -79,8 +105,8 @@ def results(tmp_path):
 
 def build_report(results, out, runs):
     """The report of ``runs`` from the result files under ``results`` (a copy of results/stego)."""
-    files = report_inputs(runs, str(results))
-    write_report(files["evaluations"], files["security"], out)
+    files = report_inputs(runs, str(results), str(results.parent / "prep"))
+    write_report(files["evaluations"], files["security"], out, prep=files["prep"])
 
 
 def test_mixing_reference():
@@ -100,6 +126,7 @@ def test_report_puts_the_papers_numbers_beside_ours(results, tmp_path):
         "figures/figure3.png",
         "figures/table4.png",
         "report.md",
+        "tables/data.html",
         "tables/runs.html",
         "tables/table2.html",
         "tables/table3.html",
@@ -128,6 +155,41 @@ def test_report_puts_the_papers_numbers_beside_ours(results, tmp_path):
     assert copied == (results / "timit/ran_nor/examples/0_stego.wav").read_bytes()
 
 
+def test_report_states_the_clips_used_beside_the_papers(results, tmp_path):
+    """Every count from the known manifests and JSON, beside the paper's 10 000 (7 500 / 2 500) and 5 000."""
+    out = tmp_path / "report"
+    build_report(results, out, {"timit": ["ran_nor", "ran_an"], "librispeech": "ran_nor"})
+    report = (out / "report.md").read_text()
+    where = "results/prep/timit/manifest.tsv"
+    for row in (
+        f"| TIMIT | prepared segments | 6 | 10000 | {where} |",
+        f"| TIMIT | train split | 4 | 7500 | {where} |",
+        f"| TIMIT | test split (the paper's validation set) | 2 | 2500 | {where} |",
+        f"| TIMIT | source utterances | 3 | – | {where} |",
+        f"| TIMIT | rows overlapping another of their utterance | 3 | – | {where} |",  # a's three; b's abut
+        "| TIMIT | training clips, run ran_nor | 48 | 7500 | results/stego/timit/ran_nor/eval.json |",
+        "| TIMIT | evaluation clips, run ran_nor | 16 | 2500 | results/stego/timit/ran_nor/eval.json |",
+        "| TIMIT | training clips, run ran_an | – | 7500 | results/stego/timit/ran_an/eval.json |",  # not recorded
+        "| TIMIT | stego clips, GAN steganography (ours) | 32 | 5000 | results/stego/timit/security/gan.json |",
+        "| TIMIT | steganalyzer training / validation clips, gan | 32 / 32 | 5000 / 5000 | results/stego/timit/",
+        "| LibriSpeech | prepared segments | 6 | 10000 | results/prep/librispeech/manifest.tsv |",
+        "| LibriSpeech | train split | 5 | 7500 | results/prep/librispeech/manifest.tsv |",
+        "| LibriSpeech | rows overlapping another of their utterance | 0 | – | results/prep/librispeech/manifest.tsv |",
+    ):
+        assert row in report, row
+    assert "TIMIT: 6 prepared clips, 4 train and 2 test (the paper: 10000, 7500 and 2500)" in report
+    assert report.index("## Clips used") < report.index("## Table 2")
+    assert "<td>TIMIT</td><td>prepared segments</td><td>6</td><td>10000</td>" in (out / "tables/data.html").read_text()
+
+
+def test_a_malformed_manifest_is_one_line_naming_it(results, tmp_path):
+    path = results.parent / "prep" / "timit" / "manifest.tsv"
+    path.write_text("row\tsplit\n0\ttrain\n")  # no source, offset, length
+    with pytest.raises(InputError, match=r"timit/manifest\.tsv: unreadable prepared manifest"):
+        build_report(results, tmp_path / "report", {"timit": ["ran_nor"]})
+    assert not (tmp_path / "report").exists()
+
+
 def test_report_figures_are_byte_identical_when_rebuilt(results, tmp_path):
     runs = {"timit": ["ran_nor", "hpf_nor", "ran_an"], "librispeech": ["ran_nor"]}
     build_report(results, tmp_path / "a", runs)
@@ -149,9 +211,10 @@ def test_the_script_reads_the_files_the_runs_name(results, tmp_path, monkeypatch
     runs = {"timit": ["ran_nor", "hpf_nor", "ran_an"], "librispeech": ["ran_nor"]}
     (tmp_path / "wd" / "results").mkdir(parents=True)
     (tmp_path / "wd" / "results" / "stego").symlink_to(results)
+    (tmp_path / "wd" / "results" / "prep").symlink_to(results.parent / "prep")
     monkeypatch.chdir(tmp_path / "wd")
     files = report_inputs(runs)
-    write_report(files["evaluations"], files["security"], tmp_path / "a", smoke_deviations("stego"))
+    write_report(files["evaluations"], files["security"], tmp_path / "a", smoke_deviations("stego"), files["prep"])
     script = [sys.executable, str(REPO / "workflow/scripts/report_stego.py")]
     done = subprocess.run(
         [
@@ -166,5 +229,5 @@ def test_the_script_reads_the_files_the_runs_name(results, tmp_path, monkeypatch
         env=VENV_ENV,
     )
     assert done.returncode == 0, done.stderr
-    for name in ("report.md", "tables/runs.html", "tables/table4.html", "figures/figure3.png", "figures/table4.png"):
+    for name in ("report.md", "tables/data.html", "tables/runs.html", "tables/table4.html", "figures/figure3.png"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

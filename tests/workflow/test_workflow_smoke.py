@@ -259,7 +259,25 @@ def test_paper1_trains_every_triple_and_reports_tables_2_to_4(snakemake_run):
         # ±1 LSB changes sit far below the signal, an echo at 0.5 amplitude does not
         assert results["lsb_matching"]["stego_snr_db"] > 40 > results["echo_hiding"]["stego_snr_db"], results
     report = root / "report"
-    tables = {f"tables/{name}.html" for name in ("table2", "table3", "table4", "runs")}
+    # the counts the report states are the prepared manifests' and each job's own, beside the paper's
+    smoke = yaml.safe_load((snakemake_run / "config.yaml").read_text())["scales"]["smoke"]["stego"]
+    page = (report / "report.md").read_text()
+    names = {"timit": "TIMIT", "librispeech": "LibriSpeech"}
+    for dataset, name in names.items():
+        splits = [m["split"] for m in read_tsv(snakemake_run / f"results/prep/{dataset}/manifest.tsv")]
+        train, test, where = splits.count("train"), splits.count("test"), f"results/prep/{dataset}/manifest.tsv"
+        assert f"| {name} | prepared segments | {len(splits)} | 10000 | {where} |" in page
+        assert f"| {name} | train split | {train} | 7500 | {where} |" in page
+        assert f"| {name} | test split (the paper's validation set) | {test} | 2500 | {where} |" in page
+        assert f"| {name} | rows overlapping another of their utterance | 0 | – | {where} |" in page  # hop = segment
+        for e in (e for e in evaluations if e["dataset"] == dataset):
+            assert e["train_clips"] == min(smoke["train"]["clips"], train), e  # the first clips of the train split
+            assert e["clips"] == min(smoke["evaluate"]["clips"], test), e
+            assert f"| {name} | training clips, run {e['run']} | {e['train_clips']} | 7500 |" in page
+            assert f"| {name} | evaluation clips, run {e['run']} | {e['clips']} | 2500 |" in page
+        gan = json.loads((root / dataset / "security/gan.json").read_text())
+        assert f"| {name} | stego clips, GAN steganography (ours) | {gan['carriers']} | 5000 |" in page
+    tables = {f"tables/{name}.html" for name in ("data", "table2", "table3", "table4", "runs")}
     clips = {f"audio/{d}_ran_nor_{row}.wav" for d in ("timit", "librispeech") for row in ("carrier", "revealed")}
     assert {"report.md", "figures/figure3.png", "figures/table4.png", *tables, *clips} <= report_files(report)
     table4 = (report / "tables/table4.html").read_text()

@@ -2,8 +2,8 @@
 
 ``--<dataset> RUN ...`` flags name the scale's runs (scales.<scale>.stego.runs); the files read are the ones rule
 report_stego declares, named from that mapping by the same function (avsec.stego.names.report_inputs): every
-run's eval.json and every dataset's security results. Snakemake and DVC run this same command line: DVC cannot
-put a list of files into a command.
+run's eval.json, every dataset's security results and its prepared directory (the manifest's counts). Snakemake
+and DVC run this same command line: DVC cannot put a list of files into a command.
 """
 
 import argparse
@@ -25,7 +25,9 @@ def main() -> None:
     deviations.add_arguments(parser)
     args, runs = parser.parse_known_args()
     files = report_inputs(parse_flags(runs))
-    write_report(files["evaluations"], files["security"], args.out, deviations.from_args(args, "stego"))
+    write_report(
+        files["evaluations"], files["security"], args.out, deviations.from_args(args, "stego"), prep=files["prep"]
+    )
 
 
 if __name__ == "__main__":

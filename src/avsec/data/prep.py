@@ -76,35 +76,45 @@ def prep_timit(
     out: str | Path,
     *,
     segment: int = 32640,
+    hop: int | str | None = None,
     count: int | None,
     test_fraction: float = 0.25,
     seed: int,
 ) -> dict[str, int]:
-    """TIMIT cut into non-overlapping ``segment``-sample pieces; ``count`` of them drawn at random.
+    """TIMIT cut into ``segment``-sample pieces every ``hop`` samples; ``count`` of them drawn at random.
 
-    Utterances shorter than ``segment`` samples or not at 16 kHz are rejected; longer ones give
-    ``len // segment`` pieces (offset recorded, the tail dropped). ``count`` pieces are drawn (seeded) from all
-    of them, all when fewer exist (with a note) or ``count`` is None, and split train/test with a test share
-    of ``test_fraction``. label = speaker id, source = path relative to ``root``. Two passes, so that memory
-    holds one file at a time: the first decodes every file and keeps only the drawn pieces' keys, the second
-    decodes the files that hold drawn pieces again and writes those pieces.
+    Utterances shorter than ``segment`` samples or not at 16 kHz are rejected; longer ones give pieces at offsets
+    0, hop, 2·hop, ... (offset recorded, the tail dropped). ``hop`` is ``segment`` (None, the default:
+    non-overlapping pieces), a number of samples up to ``segment`` (smaller: overlapping pieces), or ``"auto"``:
+    the largest hop whose pieces reach ``count`` (:func:`timit_hop`; non-overlapping when those suffice).
+    ``count`` pieces are drawn (seeded) from all of them, all when fewer exist (with a note) or ``count`` is
+    None, and split train/test with a test share of ``test_fraction``; pieces of one utterance that overlap
+    always share a split (:func:`overlap_groups`). label = speaker id, source = path relative to ``root``.
+    Two passes, so that memory holds one file at a time: the first decodes every file and keeps its length, the
+    second decodes the files that hold drawn pieces again and writes those pieces.
     """
     _check_args(segment=segment, count=count, test_fraction=test_fraction)
+    fixed = None if hop == "auto" else timit_hop(hop, segment, (), count)  # checked before any file is read
     items = timit_items(root)
     whole = functools.lru_cache(maxsize=1)(lambda path: _read_speech(path, segment))
     with shard_writer(out, _rows_per_shard(2 * segment)) as writer:
-        kept = _Smallest(count)
+        usable = []  # (item, its length in samples)
         for item in _progress(items, "timit"):
             try:
-                samples = len(_read_speech(item.path, segment))
+                usable.append((item, len(_read_speech(item.path, segment))))
             except InputError as exc:
                 writer.reject(item.source, exc.problem)
-                continue
-            for offset in range(0, samples - segment + 1, segment):
+        step = fixed or timit_hop(hop, segment, [n for _, n in usable], count)
+        if step != segment:
+            _note(f"timit: {segment}-sample pieces every {step} samples (overlapping)")
+        kept = _Smallest(count)
+        for item, samples in usable:
+            for offset in segment_offsets(samples, segment, step):
                 kept.offer(draw_key(seed, item.uid, offset), Piece.of(item, offset))
+        chosen = kept.pieces()
         return _write_train_test(
             writer,
-            kept.pieces(),
+            chosen,
             lambda piece: whole(piece.path)[piece.offset : piece.offset + segment],
             count,
             test_fraction,
@@ -112,7 +122,46 @@ def prep_timit(
             root,
             len(items),
             "timit",
+            groups=overlap_groups(chosen, segment),
         )
+
+
+def segment_offsets(samples: int, segment: int, hop: int) -> range:
+    """Offsets of the whole ``segment``-sample pieces, one every ``hop`` samples, of ``samples`` samples."""
+    return range(0, samples - segment + 1, hop)
+
+
+def timit_hop(hop: int | str | None, segment: int, lengths: Sequence[int], count: int | None) -> int:
+    """The hop between pieces: ``segment`` for None; ``hop`` itself when a number (1 to ``segment``); for
+    ``"auto"``, the largest hop at which ``lengths`` (samples per usable utterance) give at least ``count``
+    pieces: ``segment`` (no overlap) when those suffice or ``count`` is None, and 1 when not even that reaches it."""
+    if hop is None:
+        return segment
+    if hop == "auto":
+        total = lambda h: sum(len(segment_offsets(n, segment, h)) for n in lengths)  # noqa: E731 (non-increasing in h)
+        if count is None or total(segment) >= count:
+            return segment
+        lo, hi = 1, segment  # total(lo) >= count unless nothing reaches it; total(hi) < count
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if total(mid) >= count else (lo, mid)
+        return lo
+    _check_positive(hop=hop)
+    if hop > segment:
+        raise ConfigError(f"hop must be 'auto' or at most segment ({segment}), got {hop!r}")
+    return int(hop)
+
+
+def overlap_groups(pieces: Sequence[Piece], segment: int) -> list[int]:
+    """A group number per piece (``pieces`` in source order, each ``segment`` samples long): pieces of one file that
+    overlap, directly or through a chain of overlapping pieces, share a group; every other piece is alone."""
+    groups, group = [], -1
+    for i, piece in enumerate(pieces):
+        before = pieces[i - 1] if i else None
+        if before is None or before.source != piece.source or piece.offset >= before.offset + segment:
+            group += 1
+        groups.append(group)
+    return groups
 
 
 def prep_librispeech(
@@ -202,16 +251,37 @@ def _write_train_test(
     root: str | Path,
     listed: int,
     corpus: str,
+    groups: Sequence[int] | None = None,
 ) -> dict[str, int]:
-    """Load and write the chosen pieces in source order; the ``test_fraction`` share with the smallest split keys
-    is test."""
+    """Load and write the chosen pieces in source order, split by :func:`pick_test` (``groups``: a group number
+    per piece, None for every piece alone)."""
     if count is not None and len(chosen) < count:
         _note(f"{corpus}: only {len(chosen)} usable pieces, fewer than count={count}; taking all")
-    ranked = sorted(range(len(chosen)), key=lambda i: draw_key(seed, chosen[i].uid, chosen[i].offset, "split"))
-    test = set(ranked[: _share(len(chosen), test_fraction)])
+    test = pick_test(chosen, test_fraction, seed, groups)
     for i, piece in enumerate(_progress(chosen, f"{corpus}: writing", unit="piece")):
         _add(writer, load(piece), piece, "test" if i in test else "train")
     return _summary(writer, ("train", "test"), root, listed, corpus)
+
+
+def pick_test(
+    chosen: Sequence[Piece], test_fraction: float, seed: int, groups: Sequence[int] | None = None
+) -> set[int]:
+    """The indices of the test pieces: the groups (each piece alone when ``groups`` is None) ranked by the split
+    key of their first piece join the test split in turn, a group skipped when it would take the test split past
+    the ``test_fraction`` share (rounded), until that share is reached. A group is never split, so overlapping
+    pieces of one utterance share a split; with every piece alone, the share with the smallest keys is test."""
+    members: dict[int, list[int]] = {}
+    for i, group in enumerate(range(len(chosen)) if groups is None else groups):
+        members.setdefault(group, []).append(i)
+    first = lambda g: chosen[members[g][0]]  # noqa: E731
+    ranked = sorted(members, key=lambda g: (draw_key(seed, first(g).uid, first(g).offset, "split"), members[g][0]))
+    target, test = _share(len(chosen), test_fraction), set()
+    for group in ranked:
+        if len(test) == target:
+            break
+        if len(test) + len(members[group]) <= target:
+            test.update(members[group])
+    return test
 
 
 # --- GTZAN -------------------------------------------------------------------------------------------------

@@ -101,6 +101,7 @@ def evaluate_stego(
         "analyzer": ckpt["analyzer"],
         "channel": ckpt["channel"],
         "clips": n,
+        "train_clips": ckpt.get("train_clips"),  # the clips the model was trained on (None: an older checkpoint)
         "samples": test.shape[1],
         "stft": asdict(spec),
         "clean": _table_row(metrics["carrier"].result(), metrics["secret"].result()),

@@ -18,13 +18,16 @@ METHODS = ("gan", *BASELINES)  # Table 4's rows: ours, then the classic baseline
 
 
 RESULTS = "results/stego"
+PREP = "results/prep"
 
 
-def report_inputs(runs: dict, results: str = RESULTS) -> dict[str, list[str]]:
+def report_inputs(runs: dict, results: str = RESULTS, prep: str = PREP) -> dict[str, list[str]]:
     """The files rule report_stego reads for a scale's runs (``scales.<scale>.stego.runs``: dataset → run names, or
     one name as a string, as a single-value flag arrives): ``evaluations``, the eval.json of every run, dataset by
-    dataset; ``security``, the security result of every dataset and method (``METHODS``)."""
+    dataset; ``security``, the security result of every dataset and method (``METHODS``); ``prep``, every
+    dataset's prepared directory (its manifest's counts)."""
     return {
+        "prep": [f"{prep}/{dataset}" for dataset in runs],
         "evaluations": [
             f"{results}/{dataset}/{name}/eval.json"
             for dataset, names in runs.items()

@@ -3,9 +3,10 @@ paper's numbers.
 
 Inputs are the JSON files the workflow writes (the rule's declared inputs; avsec.stego.names.report_inputs lists
 them for a scale's runs): one evaluation per trained run (its eval.json; the WAV examples of Figure 3 are read from
-the file's directory) and one security result per dataset and method. Table 2 is the ``nor`` runs (RAN and HPF),
-Table 3 the ``ran`` runs (NOR and AN) with channel noise, as in the paper (its Table 3 NOR rows repeat Table 2's
-RAN carrier numbers).
+the file's directory) and one security result per dataset and method; and each dataset's prepared directory, whose
+manifest gives the clips prepared (the "Clips used" table: every count beside the paper's). Table 2 is the ``nor``
+runs (RAN and HPF), Table 3 the ``ran`` runs (NOR and AN) with channel noise, as in the paper (its Table 3 NOR rows
+repeat Table 2's RAN carrier numbers).
 """
 
 from __future__ import annotations
@@ -24,11 +25,16 @@ from avsec.core.errors import InputError
 from avsec.dsp.stft import stft
 from avsec.io.atomic import atomic_path
 from avsec.io.audio import INT16_SCALE, read_audio
+from avsec.io.shards import Manifest
 from avsec.report.deviations import with_deviations
 from avsec.report.folder import report_file, write_table_page
 from avsec.report.tables import heatmap, markdown_table, new_figure, save_figure
+from avsec.stego.names import PREP, RESULTS
 
 PAPER_STEGO_CLIPS = 5000  # section 4.5: the security experiment's stego clips
+# section 4.1: "10,000 audio samples ... split in quarter" per dataset; section 4.5: the 5 000 stego clips and their
+# 5 000 carriers merged, then split in half for the steganalyzers
+PAPER_CLIPS = {"prepared": 10000, "train": 7500, "test": 2500, "steganalysis": (5000, 5000)}
 DATASETS = {"timit": "TIMIT", "librispeech": "LibriSpeech"}
 # The paper's numbers (Ye, Jiang and Huang): Tables 2 and 3 are (carrier MSE, secret MSE, carrier SNR dB,
 # secret SNR dB); Table 4 is (SRM accuracy, CNN-steganalyzer accuracy).
@@ -65,10 +71,15 @@ def mixing_reference(carrier_snr_db: float) -> float:
 
 
 def write_report(
-    evaluations: Sequence[str | Path], security: Sequence[str | Path], out: str | Path, deviations: str = ""
+    evaluations: Sequence[str | Path],
+    security: Sequence[str | Path],
+    out: str | Path,
+    deviations: str = "",
+    prep: Sequence[str | Path] = (),
 ) -> None:
-    """Read the evaluations (eval.json files) and security results (one JSON per dataset and method) and write the
-    tables and figures to the directory ``out`` (:func:`render_report`). An unreadable file is one line naming it."""
+    """Read the evaluations (eval.json files), security results (one JSON per dataset and method) and the prepared
+    directories ``prep`` (their manifests: :func:`prep_counts`) and write the tables and figures to the directory
+    ``out`` (:func:`render_report`). An unreadable file is one line naming it."""
 
     def load(file: str | Path, **extra) -> dict:
         try:
@@ -77,16 +88,52 @@ def write_report(
             raise InputError(file, f"unreadable results JSON ({exc})") from None
 
     loaded = [load(file, path=str(Path(file).parent)) for file in evaluations]
-    render_report(out, loaded, [load(file) for file in security], deviations)
+    prepared = [prep_counts(directory) for directory in prep]
+    render_report(out, loaded, [load(file) for file in security], deviations, prepared)
 
 
-def render_report(out_dir: str | Path, evaluations: list[dict], security: list[dict], deviations: str = "") -> None:
+def prep_counts(directory: str | Path) -> dict:
+    """The clips a prepared directory holds, from its manifest.tsv: ``rows``, ``train``, ``test``, ``sources`` (the
+    files they were cut from) and ``overlapping`` (rows sharing samples with another row of their file); the
+    dataset is the directory's name. A missing or malformed manifest is one line naming it."""
+    path = Path(directory) / "manifest.tsv"
+    try:
+        manifest = Manifest(path)
+        split, source = manifest.column("split"), manifest.column("source")
+        offset, length = manifest.column("offset").astype(np.int64), manifest.column("length").astype(np.int64)
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputError(path, f"unreadable prepared manifest ({exc})") from None
+    order = np.lexsort((offset, source))  # by file, then offset: a row overlaps its file's next row or none
+    s, o, n = source[order], offset[order], length[order]
+    shared = (s[1:] == s[:-1]) & (o[1:] < o[:-1] + n[:-1])
+    overlapping = np.zeros(len(order), dtype=bool)
+    overlapping[1:] |= shared
+    overlapping[:-1] |= shared
+    return {
+        "dataset": Path(directory).name,
+        "rows": len(manifest),
+        "train": int(np.sum(split == "train")),
+        "test": int(np.sum(split == "test")),
+        "sources": len(set(source.tolist())),
+        "overlapping": int(overlapping.sum()),
+    }
+
+
+def render_report(
+    out_dir: str | Path,
+    evaluations: list[dict],
+    security: list[dict],
+    deviations: str = "",
+    prepared: Sequence[dict] = (),
+) -> None:
     """Write paper 1's report directory atomically from the loaded results (each evaluation with ``"path"``, its
-    directory, added), in the layout of :mod:`avsec.report.folder`: ``tables/{table2,table3,table4,runs}.html``,
+    directory, added) and the prepared counts (:func:`prep_counts`), in the layout of :mod:`avsec.report.folder`:
+    ``tables/{data,table2,table3,table4,runs}.html``,
     ``figures/figure3.png`` (carrier, secret, stego and revealed spectrograms), ``figures/table4.png``,
     ``audio/<dataset>_<run>_{carrier,secret,stego,revealed}.wav`` (Figure 3's clips) and ``report.md``."""
     with atomic_path(out_dir, directory=True) as tmp:
         sections = {
+            "data": ("Clips used, ours beside the paper's", data_section(prepared, evaluations, security)),
             "table2": ("Table 2: MSE and SNR of carrier and secret (validation set)", table2_section(evaluations)),
             "table3": ("Table 3: the same with 60 dB Gaussian noise on the stego audio", table3_section(evaluations)),
             "table4": ("Table 4: steganalyzer accuracy (security experiment)", table4_section(security)),
@@ -99,7 +146,7 @@ def render_report(out_dir: str | Path, evaluations: list[dict], security: list[d
             figure3(picked, report_file(tmp, "figures", "figure3.png"))
         table4_figure(security, report_file(tmp, "figures", "table4.png"))
         clips = copy_clips(picked, tmp)
-        page = _page(evaluations, sections, bool(picked), clips)
+        page = _page(evaluations, sections, bool(picked), clips, prepared)
         (tmp / "report.md").write_text(with_deviations(tmp, page, deviations), encoding="utf-8")
 
 
@@ -112,6 +159,49 @@ def copy_clips(picked: Sequence[dict], out_dir: Path) -> list[str]:
             shutil.copyfile(Path(e["path"]) / e["examples"][0][row], report_file(out_dir, "audio", name))
             names.append(name)
     return names
+
+
+def data_section(prepared: Sequence[dict], evaluations: Sequence[dict], security: Sequence[dict]) -> str:
+    """Every count of clips this run used, beside the paper's: the prepared rows and their splits (the manifests),
+    then the clips each training, evaluation and security job used (their JSON)."""
+    paper = PAPER_CLIPS
+    rows = []
+    for dataset in _datasets([*prepared, *evaluations, *security]):
+        name = DATASETS.get(dataset, dataset)
+        for p in (p for p in prepared if p["dataset"] == dataset):
+            where = f"{PREP}/{dataset}/manifest.tsv"
+            rows += [
+                [name, "prepared segments", p["rows"], paper["prepared"], where],
+                [name, "train split", p["train"], paper["train"], where],
+                [name, "test split (the paper's validation set)", p["test"], paper["test"], where],
+                [name, "source utterances", p["sources"], None, where],
+                [name, "rows overlapping another of their utterance", p["overlapping"], None, where],
+            ]
+        for e in (e for e in evaluations if e["dataset"] == dataset):
+            where = f"{RESULTS}/{dataset}/{e['run']}/eval.json"
+            rows += [
+                [name, f"training clips, run {e['run']}", e.get("train_clips"), paper["train"], where],
+                [name, f"evaluation clips, run {e['run']}", e["clips"], paper["test"], where],
+            ]
+        for r in (r for r in security if r["dataset"] == dataset):
+            where = f"{RESULTS}/{dataset}/security/{r['method']}.json"
+            halves = f"{r['train_clips']} / {r['val_clips']}"
+            rows += [
+                [name, f"stego clips, {METHOD_NAMES.get(r['method'], r['method'])}", r["carriers"], PAPER_STEGO_CLIPS,
+                 where],
+                [name, f"steganalyzer training / validation clips, {r['method']}", halves,
+                 " / ".join(map(str, paper["steganalysis"])), where],
+            ]  # fmt: skip
+    return (
+        markdown_table(("Dataset", "Clips", "Ours", "Paper", "From"), rows)
+        + "\nThe paper uses 10 000 clips per dataset, a quarter for testing (section 4.1), and 5 000 stego clips in "
+        "the security experiment, merged with their carriers and halved (section 4.5). TIMIT's utterances give "
+        "only about 6 000 to 9 000 whole non-overlapping 32 640-sample segments at 16 kHz, all used when the count "
+        "is not reached; `prep.timit.hop: auto` reaches the count with overlapping segments (docs/protocols.md, "
+        "paper 1). Training and evaluation use the first clips of their split up to "
+        "`scales.<scale>.stego.{train,evaluate}.clips` (0: all). A blank training count: a checkpoint written "
+        "before the count was recorded.\n"
+    )
 
 
 def _find(evaluations: Sequence[dict], dataset: str, analyzer: str, channel: str) -> dict | None:
@@ -337,7 +427,9 @@ def table4_figure(security: Sequence[dict], path: Path) -> None:
     )
 
 
-def _page(evaluations: Sequence[dict], sections: dict, figure: bool, clips: Sequence[str]) -> str:
+def _page(
+    evaluations: Sequence[dict], sections: dict, figure: bool, clips: Sequence[str], prepared: Sequence[dict] = ()
+) -> str:
     counts = sorted({e["clips"] for e in evaluations})
     samples = sorted({e["samples"] for e in evaluations})
     parts = [
@@ -345,6 +437,12 @@ def _page(evaluations: Sequence[dict], sections: dict, figure: bool, clips: Sequ
         f"Evaluated on {', '.join(map(str, counts))} validation clips of {', '.join(map(str, samples))} samples per "
         "dataset and run. The paper's numbers are in the columns marked (paper). Each table is also a page in "
         "`tables/`, the figures are in `figures/`, Figure 3's clips in `audio/`.\n",
+        *[
+            f"{DATASETS.get(p['dataset'], p['dataset'])}: {p['rows']} prepared clips, {p['train']} train and "
+            f"{p['test']} test (the paper: {PAPER_CLIPS['prepared']}, {PAPER_CLIPS['train']} and "
+            f"{PAPER_CLIPS['test']}); every count is in the first table.\n"
+            for p in prepared
+        ],
         "How to read the SNRs: a plain linear mix `stego = carrier + g·secret` has carrier SNR −20·log10 g and lets "
         "the best scalar receiver recover the secret at 10·log10(1 + g²) dB. The paper's TIMIT RAN row (carrier "
         "6.85 dB, secret 0.36 dB) is close to that line (0.82 dB); the 'Mixing reference' column gives it for our "

@@ -251,6 +251,7 @@ def train_stego(
             "channel": channel,
             "width": s.width,
             "crop": s.crop,
+            "train_clips": len(train),  # the clips trained on (evaluate_stego copies it to eval.json for the report)
             "stft": asdict(spec),
             "hyper": asdict(hyper),
             "history": history,
