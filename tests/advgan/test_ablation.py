@@ -14,17 +14,17 @@ import yaml
 from avsec.advgan.ablation import (
     FILES,
     AblationFigures,
-    ablation_flags,
     figure9,
     read_history,
     report_section,
     small_share,
     write_ablation,
 )
+from avsec.advgan.names import ablation_flags, check_advgan
 from avsec.advgan.nets import Discriminator, Generator
 from avsec.advgan.train import GeneratorTask, GeneratorTraining, train_generator
 from avsec.advgan.victims import VictimTraining, train_victim
-from avsec.core.config import flags, settings
+from avsec.core.config import flags, load_config, settings, validate
 from avsec.core.errors import ConfigError, InputError
 from avsec.io.audio import normalize
 from avsec.io.shards import shard_writer
@@ -181,3 +181,15 @@ def test_figure9_from_a_small_known_history(tmp_path):
 def test_small_share_is_the_sparsity_of_each_clip():
     delta = np.array([[1.0, 0.0, 0.0, 0.05], [1.0, -1.0, 0.5, 1.0]])
     assert small_share(delta) == pytest.approx((3 / 4 + 0 / 4) / 2)
+
+
+def test_the_ablation_generator_must_name_labels_of_its_victim():
+    config = load_config(REPO / "config.yaml")
+    check_advgan(config)  # the shipped config: "yes" and "right" are among the smoke WideResNet's labels
+    validate(config, REPO / "workflow/schemas/config.schema.yaml")
+    config["advgan"]["ablation"]["generator"] = "yes_to_bed"
+    with pytest.raises(ConfigError, match=r"advgan.ablation.generator: 'yes_to_bed': wideresnet has no label 'bed'"):
+        check_advgan(config)
+    config["advgan"]["ablation"]["variants"]["l2"]["delta"] = 1
+    with pytest.raises(ConfigError, match=r"advgan.ablation.variants.l2.*unknown key\(s\) 'delta'"):
+        validate(config, REPO / "workflow/schemas/config.schema.yaml")

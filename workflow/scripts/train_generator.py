@@ -6,7 +6,7 @@ settings of the same name.
 
 import argparse
 
-from avsec.advgan.ablation import ablation_flags
+from avsec.advgan.names import ablation_flags
 from avsec.advgan.train import GeneratorTraining, train_generator
 from avsec.core.cli import run
 from avsec.core.config import settings

@@ -3,11 +3,11 @@ the L2 term only and both (config.yaml: advgan.ablation).
 
 Each variant is one generator trained by rule train_ablation with train_generator.py (the one trainer): the
 generator's settings, then, after the ``--ablation`` marker, the variant's eq. (5) weights and the ablation's
-sizes, which replace the settings of the same name (:func:`ablation_flags`). Rule ablation_advgan then draws
-Figure 8 (the original clip and each variant's perturbation of it) and Figure 9 (the generator loss and the
-training success per iteration, from each history CSV) and writes ``ablation.{tsv,json}``: per variant its
-weights, iterations, last and highest training success (the paper gives the highest: 85.16 %, 92.19 %,
-96.88 %), and its test success, SNR and perturbation size on the source's test clips. :func:`report_section`
+sizes, which replace the settings of the same name (:func:`avsec.advgan.names.ablation_flags`). Rule
+ablation_advgan then draws Figure 8 (the original clip and each variant's perturbation of it) and Figure 9 (the
+generator loss and the training success per iteration, from each history CSV) and writes ``ablation.{tsv,json}``:
+per variant its weights, iterations, last and highest training success (the paper gives the highest: 85.16 %,
+92.19 %, 96.88 %), and its test success, SNR and perturbation size on the source's test clips. :func:`report_section`
 copies them into paper 2's report.
 """
 
@@ -27,7 +27,6 @@ from avsec.advgan.data import clip_rows
 from avsec.advgan.evaluate import generate
 from avsec.advgan.train import load_attack
 from avsec.advgan.victims import predict
-from avsec.core.config import parse_flags
 from avsec.core.errors import InputError
 from avsec.io.atomic import atomic_path
 from avsec.io.audio import normalize
@@ -36,7 +35,6 @@ from avsec.report.folder import report_file, write_table_page
 from avsec.report.tables import markdown_table, new_figure, save_figure
 from avsec.train import resolve_device
 
-MARKER = "--ablation"  # train_generator.py: the flags after it replace the generator's settings of the same name
 TITLES = {"hinge": "hinge loss", "l2": "L2 loss", "both": "L2 & hinge loss"}  # the paper's names (Figures 8-9)
 PAPER_MAX_SUCCESS = {"hinge": 0.8516, "l2": 0.9219, "both": 0.9688}  # Section D: the highest training success
 FILES = ("figure8.png", "figure9.png", "ablation.tsv", "ablation.json")  # what rule ablation_advgan writes
@@ -51,17 +49,6 @@ class AblationFigures:
     batch: int = 64
     device: str = "auto"
     bf16: bool = True
-
-
-def ablation_flags(argv: Sequence[str]) -> dict:
-    """The --key value flags of train_generator.py as settings: those before ``--ablation`` (the generator's), then
-    those after it (a loss-ablation variant's weights and sizes) replacing them key by key. Each part still refuses
-    a flag given twice."""
-    argv = list(argv)
-    if MARKER not in argv:
-        return parse_flags(argv)
-    i = argv.index(MARKER)
-    return {**parse_flags(argv[:i]), **parse_flags(argv[i + 1 :])}
 
 
 def read_history(path: str | Path) -> list[dict[str, float]]:
