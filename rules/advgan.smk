@@ -3,6 +3,11 @@
 
 from avsec.advgan.names import report_inputs
 
+# Section D's loss ablation (advgan.ablation): the variants' runs, and the figures' folder report_advgan reads
+ABLATION = config["advgan"]["ablation"]
+ABLATION_RUN = f"results/advgan/{ABLATION['victim']}/ablation"
+ABLATION_DIR = "results/advgan/ablation"
+
 
 rule train_victim:
     input:
@@ -123,6 +128,7 @@ rule report_advgan:
         # the victims, evaluations and baselines of the scale's generators: the files the script reads, named from
         # the same mapping by the same function (avsec.advgan.names.report_inputs)
         **report_inputs(SCALE["advgan"]["generators"]),
+        ablation=ABLATION_DIR,
         deviations="docs/deviations.yaml",
         config="config.yaml",
     output:
@@ -141,4 +147,75 @@ rule report_advgan:
         scale=SCALE["name"],
     shell:
         "python workflow/scripts/report_advgan.py {params.generators} --out {output} --deviations {input.deviations} --config {input.config} --scale {params.scale}"
+        " --ablation {input.ablation}"
         " --log {log}"
+
+
+# ---- Section D: the loss ablation (Figures 8-9): one generator per variant of advgan.ablation.variants ----------
+rule train_ablation:
+    input:
+        data=victim_data(ABLATION["victim"]),
+        victim=f"results/advgan/{ABLATION['victim']}/victim.pt",
+    output:
+        model=f"{ABLATION_RUN}/{{variant}}/generator.pt",
+        history=f"{ABLATION_RUN}/{{variant}}/generator_history.csv",
+    log:
+        f"results/logs/advgan/{ABLATION['victim']}/ablation/{{variant}}/train_generator.log",
+    benchmark:
+        f"results/benchmarks/advgan/{ABLATION['victim']}/ablation/{{variant}}/train_generator.tsv"
+    wildcard_constraints:
+        variant="|".join(ABLATION["variants"]),
+    conda:
+        "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=scale_resource("runtime", "train_ablation"),
+        mem_mb=scale_resource("mem_mb", "train_ablation"),
+    params:
+        threads=SCALE["resources"]["threads"],
+        seed=config["seed"],
+        generator=ABLATION["generator"],
+        settings=flags(config["advgan"]["generator"], SCALE["advgan"]["generator"]),
+        variant=lambda wildcards: flags(
+            ABLATION["variants"][wildcards.variant],
+            ABLATION["train"],
+            SCALE["advgan"]["ablation"],
+        ),
+    shell:
+        "python workflow/scripts/train_generator.py --generator {params.generator} --victim {input.victim}"
+        " --data {input.data} --out {output.model} --history {output.history} --seed {params.seed}"
+        " --threads {params.threads} {params.settings} --ablation {params.variant} --log {log}"
+
+
+rule ablation_advgan:
+    input:
+        data=victim_data(ABLATION["victim"]),
+        victim=f"results/advgan/{ABLATION['victim']}/victim.pt",
+        models=expand(
+            f"{ABLATION_RUN}/{{variant}}/generator.pt", variant=ABLATION["variants"]
+        ),
+        histories=expand(
+            f"{ABLATION_RUN}/{{variant}}/generator_history.csv",
+            variant=ABLATION["variants"],
+        ),
+    output:
+        directory(ABLATION_DIR),
+    log:
+        "results/logs/advgan/ablation_advgan.log",
+    benchmark:
+        "results/benchmarks/advgan/ablation_advgan.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=30,
+        mem_mb=scale_resource("mem_mb", "ablation_advgan"),
+    params:
+        runs=expand(f"{ABLATION_RUN}/{{variant}}", variant=ABLATION["variants"]),
+        threads=SCALE["resources"]["threads"],
+        settings=flags(ABLATION["figure"]),
+    shell:
+        "python workflow/scripts/ablation_advgan.py --runs {params.runs} --victim {input.victim} --data {input.data}"
+        " --out {output} --threads {params.threads} {params.settings} --log {log}"

@@ -20,11 +20,17 @@ def main() -> None:
         allow_abbrev=False, description=__doc__, epilog="--<victim> GENERATOR ...: the generators of each victim."
     )
     parser.add_argument("--out", required=True, help="the report directory")
+    parser.add_argument("--ablation", help="the loss ablation's folder (rule ablation_advgan): Figures 8 and 9")
     deviations.add_arguments(parser)
     args, generators = parser.parse_known_args()
     inputs = report_inputs(parse_flags(generators))
     report_from_files(
-        args.out, inputs["victims"], inputs["evaluations"], inputs["baselines"], deviations.from_args(args, "advgan")
+        args.out,
+        inputs["victims"],
+        inputs["evaluations"],
+        inputs["baselines"],
+        deviations.from_args(args, "advgan"),
+        args.ablation,
     )
 
 

@@ -7,7 +7,9 @@ one per target, 10 per victim). docs/protocols.md, paper 2, says which protocol 
 
 from __future__ import annotations
 
-from avsec.core.config import CONFIG_FILE
+from collections.abc import Sequence
+
+from avsec.core.config import CONFIG_FILE, parse_flags
 from avsec.core.errors import ConfigError
 from avsec.data.corpora import names
 
@@ -15,6 +17,7 @@ ALL = "all"
 LOSSES = ("paper", "code")
 BASELINES = ("genetic", "pso")  # the black-box attacks (avsec.advgan.baselines.METHODS), in the report's order
 RESULTS = "results/advgan"
+ABLATION_MARKER = "--ablation"  # train_generator.py: the flags after it replace the generator's of that name
 
 
 def report_inputs(generators: dict) -> dict[str, list[str]]:
@@ -30,6 +33,17 @@ def report_inputs(generators: dict) -> dict[str, list[str]]:
         ],
         "baselines": [f"{RESULTS}/{victim}/baselines/{method}.json" for victim in generators for method in BASELINES],
     }
+
+
+def ablation_flags(argv: Sequence[str]) -> dict:
+    """The --key value flags of train_generator.py as settings: those before ``--ablation`` (the generator's), then
+    those after it (a loss-ablation variant's weights and sizes) replacing them key by key. Each part still refuses
+    a flag given twice."""
+    argv = list(argv)
+    if ABLATION_MARKER not in argv:
+        return parse_flags(argv)
+    i = argv.index(ABLATION_MARKER)
+    return {**parse_flags(argv[:i]), **parse_flags(argv[i + 1 :])}
 
 
 def parse_generator(name: str) -> tuple[str, str]:
@@ -63,3 +77,12 @@ def check_advgan(config: dict) -> None:
                     )
             if source == target:
                 raise ConfigError(f"{CONFIG_FILE}: {where}.generators.{victim}: {name!r}: source equals target")
+    ablation = config["advgan"]["ablation"]  # Section D's generator: labels its victim has at this scale
+    source, _, target = ablation["generator"].partition("_to_")
+    labels = adv["victims"][ablation["victim"]]["labels"]
+    for label in [target] if source == ALL else [source, target]:
+        if label not in labels:
+            raise ConfigError(
+                f"{CONFIG_FILE}: advgan.ablation.generator: {ablation['generator']!r}: {ablation['victim']} has no "
+                f"label {label!r} at scale {config['scale']['name']} (its labels: {', '.join(labels)})"
+            )

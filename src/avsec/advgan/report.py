@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import spectrogram
 
+from avsec.advgan.ablation import report_section
 from avsec.core.errors import InputError
 from avsec.io.atomic import atomic_path
 from avsec.io.audio import INT16_SCALE, read_audio
@@ -99,6 +100,7 @@ def report_from_files(
     evaluations: Sequence[str | Path],
     baselines: Sequence[str | Path],
     deviations: str = "",
+    ablation: str | Path | None = None,
 ) -> None:
     """Read the victims' victim.json, the generators' eval.json and the baselines' JSON files, in the order given,
     and write the report (:func:`write_report`); an unreadable file is one line naming it."""
@@ -115,18 +117,25 @@ def report_from_files(
         [load(file, path=str(Path(file).parent)) for file in evaluations],
         [load(file) for file in baselines],
         deviations,
+        ablation,
     )
 
 
 def write_report(
-    out_dir: str | Path, victims: list[dict], evaluations: list[dict], baselines: list[dict], deviations: str = ""
+    out_dir: str | Path,
+    victims: list[dict],
+    evaluations: list[dict],
+    baselines: list[dict],
+    deviations: str = "",
+    ablation: str | Path | None = None,
 ) -> None:
     """Write paper 2's report directory atomically (all of it or nothing), in the layout of
     :mod:`avsec.report.folder`.
 
     ``out_dir`` receives ``tables/success_<victim>.tsv`` and ``figures/success_<victim>.png`` (Figures 4/5),
     ``tables/{victims,table1,table2}.html``, ``figures/figure7.png`` and ``audio/figure7_{original,adversarial}.wav``
-    (when some evaluation has an example) and ``report.md`` linking them.
+    (when some evaluation has an example) and ``report.md`` linking them; with ``ablation`` (rule ablation_advgan's
+    folder), Section D's Figures 8 and 9 and ``tables/ablation.{tsv,html}`` (:mod:`avsec.advgan.ablation`).
     """
     groups = _group(victims, evaluations, baselines)
     with atomic_path(out_dir, directory=True) as tmp:
@@ -163,6 +172,8 @@ def write_report(
                 clip = Path(evaluation.get("path", ".")) / example[kind]
                 shutil.copyfile(clip, report_file(tmp, "audio", f"figure7_{name}.wav"))
         page = _report_page(groups, sections, picked)
+        if ablation is not None:
+            page += "\n" + report_section(tmp, ablation)
         (tmp / "report.md").write_text(with_deviations(tmp, page, deviations), encoding="utf-8")
 
 

@@ -194,6 +194,7 @@ def train_generator(
             "labels": labels,
             "width": s.width,
             "clamp": s.clamp,
+            "settings": hyper,  # the loss and its weights (the loss ablation's table reads them)
             "history": history,
             "modules": {"generator": g.cpu().state_dict()},
         },
