@@ -20,11 +20,17 @@ def main() -> None:
         allow_abbrev=False, description=__doc__, epilog="--<victim> GENERATOR ...: the generators of each victim."
     )
     parser.add_argument("--out", required=True, help="the report directory")
+    parser.add_argument("--figure7", help="rule attack_figure7's record: Figure 7's clip and its bottom row")
     deviations.add_arguments(parser)
     args, generators = parser.parse_known_args()
     inputs = report_inputs(parse_flags(generators))
     report_from_files(
-        args.out, inputs["victims"], inputs["evaluations"], inputs["baselines"], deviations.from_args(args, "advgan")
+        args.out,
+        inputs["victims"],
+        inputs["evaluations"],
+        inputs["baselines"],
+        deviations.from_args(args, "advgan"),
+        args.figure7,
     )
 
 
