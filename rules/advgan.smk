@@ -1,7 +1,13 @@
 # Paper 2, SpeechAdvGan: victims → one generator per entry of scales.<scale>.advgan.generators → evaluations,
 # baselines → report. Rerun one generator: see README ("Rerun one generator").
 
-from avsec.advgan.names import report_inputs
+from avsec.advgan.names import FIGURE7_GENETIC, figure7_clip, report_inputs
+
+# The clip the report's Figure 7 shows, named from the scale's generators and the victims' labels
+FIGURE7_CLIP = figure7_clip(
+    SCALE["advgan"]["generators"],
+    {victim: SCALE["advgan"]["victims"][victim]["labels"] for victim in VICTIMS},
+)
 
 # Section D's loss ablation (advgan.ablation): the variants' runs, and the figures' folder report_advgan reads
 ABLATION = config["advgan"]["ablation"]
@@ -98,7 +104,8 @@ rule attack_baseline:
         data=lambda wildcards: victim_data(wildcards.victim),
         victim="results/advgan/{victim}/victim.pt",
     output:
-        "results/advgan/{victim}/baselines/{method}.json",
+        metrics="results/advgan/{victim}/baselines/{method}.json",
+        examples=directory("results/advgan/{victim}/baselines/{method}_examples"),
     log:
         "results/logs/advgan/{victim}/baselines/{method}.log",
     benchmark:
@@ -119,8 +126,44 @@ rule attack_baseline:
         ),
     shell:
         "python workflow/scripts/attack_baseline.py --method {wildcards.method} --victim {input.victim}"
-        " --data {input.data} --out {output} --seed {params.seed} --threads {params.threads} {params.settings}"
-        " --log {log}"
+        " --data {input.data} --out {output.metrics} --examples-dir {output.examples} --seed {params.seed}"
+        " --threads {params.threads} {params.settings} --log {log}"
+
+
+rule attack_figure7:
+    input:
+        # the victims' labels (victim.json) name the clip (avsec.advgan.names.figure7_clip, in the script too)
+        victims=[
+            f"results/advgan/{victim}/victim.json"
+            for victim in SCALE["advgan"]["generators"]
+        ],
+        victim=FIGURE7_CLIP["victim_ckpt"],
+        examples=FIGURE7_CLIP["examples"],
+    output:
+        metrics=FIGURE7_GENETIC["json"],
+        wav=FIGURE7_GENETIC["wav"],
+    log:
+        "results/logs/advgan/attack_figure7.log",
+    benchmark:
+        "results/benchmarks/advgan/attack_figure7.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: SCALE["resources"]["threads"]
+    resources:
+        gpu=SCALE["resources"]["gpu"],
+        runtime=scale_resource("runtime", "attack_figure7"),
+        mem_mb=scale_resource("mem_mb", "attack_figure7"),
+    params:
+        generators=flags(SCALE["advgan"]["generators"]),
+        threads=SCALE["resources"]["threads"],
+        seed=config["seed"],
+        settings=flags(
+            config["advgan"]["baselines"]["genetic"],
+            {"iterations": SCALE["advgan"]["baselines"]["iterations"]},
+        ),
+    shell:
+        "python workflow/scripts/attack_figure7.py {params.generators} --out {output.metrics} --wav {output.wav}"
+        " --seed {params.seed} --threads {params.threads} {params.settings} --log {log}"
 
 
 rule report_advgan:
@@ -128,6 +171,8 @@ rule report_advgan:
         # the victims, evaluations and baselines of the scale's generators: the files the script reads, named from
         # the same mapping by the same function (avsec.advgan.names.report_inputs)
         **report_inputs(SCALE["advgan"]["generators"]),
+        figure7=FIGURE7_GENETIC["json"],
+        figure7_wav=FIGURE7_GENETIC["wav"],
         ablation=ABLATION_DIR,
         deviations="docs/deviations.yaml",
         config="config.yaml",
@@ -147,7 +192,7 @@ rule report_advgan:
         scale=SCALE["name"],
     shell:
         "python workflow/scripts/report_advgan.py {params.generators} --out {output} --deviations {input.deviations} --config {input.config} --scale {params.scale}"
-        " --ablation {input.ablation}"
+        " --figure7 {input.figure7} --ablation {input.ablation}"
         " --log {log}"
 
 

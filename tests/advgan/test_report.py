@@ -26,7 +26,7 @@ from avsec.advgan.report import (
     write_report,
 )
 from avsec.core.errors import InputError
-from avsec.io.audio import write_audio
+from avsec.io.audio import read_audio, write_audio
 from avsec.report.tables import heatmap, markdown_table
 from conftest import REPO, SMOKE_DEVIATION_FLAGS, smoke_deviations
 
@@ -273,6 +273,74 @@ def test_pick_example_prefers_on_to_go_else_the_first():
     assert pick_example(evaluations) == (evaluations[0], first)
 
 
+def _genetic(root: Path, evaluation: dict, example: dict, **extra) -> dict:
+    """Rule attack_figure7's record and WAV under ``root``: the example's clean clip plus ±200 every 97th sample."""
+    clean, rate = read_audio(Path(evaluation["path"]) / example["clean"])
+    adversarial = clean.copy()
+    adversarial[::97] += np.where(np.arange(adversarial[::97].size) % 2, 200, -200).astype(np.int16)
+    folder = root / "results/advgan/figure7"
+    write_audio(folder / "genetic.wav", adversarial, rate)
+    return {
+        "victim": evaluation["victim"],
+        "generator": evaluation["generator"],
+        "method": "genetic",
+        "source": example["source"],
+        "target": evaluation["target"],
+        "success": False,
+        "predicted": example["source"],
+        "snr_db": 33.3,
+        "queries": 800,
+        "iterations": 40,
+        "seconds": 3.25,
+        "clean": str(Path(evaluation["path"]) / example["clean"]),
+        "adversarial": "genetic.wav",
+        "path": str(folder),
+        **extra,
+    }
+
+
+def test_figure7_has_the_genetic_row_on_the_genetic_attacks_clip(tmp_path):
+    """With rule attack_figure7's record, Figure 7 shows the clip it attacked (here not the one pick_example would
+    take), a second row for the genetic attack labelled a failure, and the report copies the GA's WAV."""
+    victims, evaluations, baselines = _inputs(tmp_path)
+    yes_dir = tmp_path / "results/advgan/wideresnet/yes_to_no"
+    t = np.arange(16000) / 16000
+    write_audio(yes_dir / "examples/yes_0_clean.wav", (6000 * np.sin(2 * np.pi * 330 * t)).astype(np.int16), 16000)
+    write_audio(yes_dir / "examples/yes_0_adv.wav", (6000 * np.sin(2 * np.pi * 331 * t)).astype(np.int16), 16000)
+    example = {"source": "yes", "clean": "examples/yes_0_clean.wav", "adversarial": "examples/yes_0_adv.wav",
+               "predicted": "no", "rate": 16000}  # fmt: skip
+    evaluations[0].update(examples=[example], path=str(yes_dir))
+    genetic = _genetic(tmp_path, evaluations[0], example)
+    write_report(tmp_path / "one", victims, evaluations, baselines)
+    write_report(tmp_path / "two", victims, evaluations, baselines, figure7=genetic)
+    one, two = _contents(tmp_path / "one"), _contents(tmp_path / "two")
+    assert set(two) - set(one) == {"audio/figure7_genetic.wav"}
+    assert two["audio/figure7_genetic.wav"] == (tmp_path / "results/advgan/figure7/genetic.wav").read_bytes()
+    assert two["audio/figure7_original.wav"] == (yes_dir / "examples/yes_0_clean.wav").read_bytes()
+    assert two["audio/figure7_adversarial.wav"] == (yes_dir / "examples/yes_0_adv.wav").read_bytes()
+    assert one["audio/figure7_original.wav"] != two["audio/figure7_original.wav"]  # without it: "on" -> "go"
+    single, double = imread(tmp_path / "one/figures/figure7.png"), imread(tmp_path / "two/figures/figure7.png")
+    assert double.shape[0] > 1.7 * single.shape[0]  # a second row of panels
+    assert abs(double.shape[1] - single.shape[1]) < 0.1 * single.shape[1]  # of the same six panels
+    figure = _section(tmp_path / "two", "## Figure 7")
+    assert "(audio/figure7_genetic.wav)" in figure and "failure" in figure and "800 queries" in figure
+    assert "yes_to_no/examples/yes_0_clean.wav" in figure
+    assert "figure7_genetic.wav" not in _section(tmp_path / "one", "## Figure 7")
+
+
+def test_figure7_genetic_record_must_match_an_example(tmp_path):
+    victims, evaluations, baselines = _inputs(tmp_path)
+    genetic = _genetic(tmp_path, evaluations[1], evaluations[1]["examples"][0])
+    with pytest.raises(InputError, match="no evaluation of wideresnet/stop_to_go has as an example"):
+        write_report(
+            tmp_path / "report", victims, evaluations, baselines, figure7={**genetic, "generator": "stop_to_go"}
+        )
+    write_audio(tmp_path / "results/advgan/figure7/genetic.wav", np.zeros(8000, np.int16), 16000)
+    with pytest.raises(InputError, match=r"genetic.wav: 8000 samples, Figure 7's clip has 16000"):
+        write_report(tmp_path / "report", victims, evaluations, baselines, figure7=genetic)
+    assert not (tmp_path / "report").exists()
+
+
 def test_a_failure_mid_write_leaves_no_out_dir(tmp_path):
     victims, evaluations, baselines = _inputs(tmp_path)
     broken = copy.deepcopy(evaluations)
@@ -340,11 +408,18 @@ def test_report_from_files_names_an_unreadable_file(tmp_path):
 def test_script_reads_the_files_the_generators_name(tmp_path, monkeypatch):
     """Snakemake and DVC both pass the scale's generators; the script reads the files rule report_advgan declares
     for them (names.report_inputs), and its report is the report of those files."""
-    _write_results(tmp_path)
+    _, evaluations, _ = _write_results(tmp_path)
+    genetic = _genetic(tmp_path, evaluations[1], evaluations[1]["examples"][0])
+    _write_json(tmp_path / "results/advgan/figure7/genetic.json", {k: v for k, v in genetic.items() if k != "path"})
     monkeypatch.chdir(tmp_path)
     files = report_inputs(GENERATORS)
     report_from_files(
-        tmp_path / "from_files", files["victims"], files["evaluations"], files["baselines"], smoke_deviations("advgan")
+        tmp_path / "from_files",
+        files["victims"],
+        files["evaluations"],
+        files["baselines"],
+        smoke_deviations("advgan"),
+        "results/advgan/figure7/genetic.json",
     )
     script = [sys.executable, str(REPO / "workflow/scripts/report_advgan.py")]
     command = [*script, *(flag for victim, names in GENERATORS.items() for flag in (f"--{victim}", *names))]
@@ -353,6 +428,8 @@ def test_script_reads_the_files_the_generators_name(tmp_path, monkeypatch):
             *command,
             "--out",
             "script",
+            "--figure7",
+            "results/advgan/figure7/genetic.json",
             *SMOKE_DEVIATION_FLAGS,
         ],
         cwd=tmp_path,
@@ -362,6 +439,7 @@ def test_script_reads_the_files_the_generators_name(tmp_path, monkeypatch):
     assert done.returncode == 0, done.stderr[-2000:]
     assert _contents(tmp_path / "script") == _contents(tmp_path / "from_files")
     assert "results/advgan/wideresnet/all_to_go/examples/on_0_adv.wav" in (tmp_path / "script/report.md").read_text()
+    assert "audio/figure7_genetic.wav" in _contents(tmp_path / "script")
 
 
 def test_paper_constant_matches_the_paper():

@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from avsec.advgan.baselines import BaselineAttack, attack_baseline, baseline_attack
+from avsec.advgan.baselines import BaselineAttack, attack_baseline, attack_figure7, baseline_attack
 from avsec.advgan.data import clip_rows
 from avsec.advgan.evaluate import GeneratorEvaluation, evaluate_generator
 from avsec.advgan.names import parse_generator
@@ -18,8 +20,9 @@ from avsec.advgan.train import GeneratorTraining, check_generator, train_generat
 from avsec.advgan.victims import VictimTraining, load_victim, train_victim, victim_training
 from avsec.core.config import parse_flags, settings
 from avsec.core.errors import ConfigError, InputError
-from avsec.io.audio import read_audio
+from avsec.io.audio import read_audio, write_audio
 from avsec.io.shards import shard_writer
+from avsec.metrics.audio import snr_db
 
 LABELS = ["low", "mid", "high"]
 SMALL = VictimTraining(labels=LABELS, rate=16000, epochs=2, batch=8, lr=0.003, arch={"depth": 10, "widen": 1})
@@ -158,11 +161,50 @@ def test_bad_checkpoints_name_the_file(data, victim, tmp_path):
 
 
 def test_baseline_writes_its_results(data, victim, tmp_path):
-    step = BaselineAttack(clips=2, device="cpu", attack={"iterations": 3})
-    result = attack_baseline("genetic", victim / "victim.pt", data, tmp_path / "genetic.json", step)
+    step = BaselineAttack(clips=2, examples=1, device="cpu", attack={"iterations": 3})
+    out, examples = tmp_path / "genetic.json", tmp_path / "genetic_examples"
+    result = attack_baseline("genetic", victim / "victim.pt", data, out, step, examples)
     assert result["victim"] == "wideresnet" and len(result["clips"]) == 2
     assert all(c["source"] != c["target"] for c in result["clips"])
-    assert json.loads((tmp_path / "genetic.json").read_text())["method"] == "genetic"
+    assert json.loads(out.read_text())["method"] == "genetic"
+    # the first clip's WAV pair, to listen to: the attack's own adversarial clip, within its ±256 box
+    row, (entry,) = result["clips"][0], result["examples"]
+    stem = f"genetic_examples/0_{row['source']}_to_{row['target']}"
+    assert (entry["clean"], entry["adversarial"]) == (f"{stem}_clean.wav", f"{stem}_adv.wav")
+    assert sorted(p.name for p in examples.iterdir()) == sorted(Path(entry[k]).name for k in ("clean", "adversarial"))
+    (clean, rate), (adversarial, _) = read_audio(tmp_path / entry["clean"]), read_audio(tmp_path / entry["adversarial"])
+    assert rate == 16000 and clean.shape == adversarial.shape == (16384,)
+    delta = np.abs(adversarial.astype(np.int32) - clean)
+    assert 0 < delta.max() <= 257
+    assert snr_db(clean, adversarial) == pytest.approx(row["snr_db"], abs=0.05)
+    assert json.loads(out.read_text())["examples"] == result["examples"]
+
+
+def test_figure7_attack_is_on_figure7s_clip(data, victim, tmp_path, monkeypatch):
+    """Rule attack_figure7: the clip names.figure7_clip picks from the generators (all_to_low: its first source,
+    "mid", example 0), towards low; the WAV is that clip attacked, and the record's SNR is the files'."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "results/advgan/wideresnet"
+    folder.mkdir(parents=True)
+    for name in ("victim.pt", "victim.json"):
+        shutil.copyfile(victim / name, folder / name)
+    clip = clip_rows(data, "test", ["mid"])[0:1][0].numpy()
+    write_audio(folder / "all_to_low/examples/mid_0_clean.wav", clip, 16000)
+    out, wav = Path("results/advgan/figure7/genetic.json"), Path("results/advgan/figure7/genetic.wav")
+    step = baseline_attack({"clips": 1, "seed": 3, "device": "cpu", "iterations": 3, "population": 6})
+    result = attack_figure7({"wideresnet": ["all_to_low"]}, out, wav, step)
+    assert json.loads(out.read_text()) == result
+    assert (result["victim"], result["generator"], result["source"], result["target"]) == (
+        "wideresnet", "all_to_low", "mid", "low"
+    )  # fmt: skip
+    assert result["clean"] == "results/advgan/wideresnet/all_to_low/examples/mid_0_clean.wav"
+    assert result["adversarial"] == "genetic.wav" and result["settings"]["population"] == 6
+    assert result["queries"] == 6 * result["iterations"] and result["iterations"] <= 3
+    assert result["predicted"] in LABELS and (result["predicted"] == "low") == result["success"]
+    adversarial, rate = read_audio(wav)
+    assert rate == 16000 and adversarial.shape == clip.shape
+    assert 0 < np.abs(adversarial.astype(np.int32) - clip).max() <= 257
+    assert snr_db(clip, adversarial) == pytest.approx(result["snr_db"], abs=1e-3)
 
 
 def test_missing_labels_in_the_data_are_one_line(data):

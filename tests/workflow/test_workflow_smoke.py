@@ -159,6 +159,7 @@ def test_paper2_victims_learn_and_generators_attack(snakemake_run):
         "figures/success_wideresnet.png",
         "audio/figure7_original.wav",
         "audio/figure7_adversarial.wav",
+        "audio/figure7_genetic.wav",
     } <= report_files(report)
     assert "92.33%" in (report / "tables/table1.html").read_text()
 
@@ -192,6 +193,41 @@ def test_paper2_loss_ablation_runs_in_all(snakemake_run):
     assert "## Section D: loss ablation (Figures 8–9)" in page and "](figures/figure9.png)" in page
 
 
+def test_paper2_figure7_genetic_row_attacks_the_figures_clip(snakemake_run):
+    """Figure 7's bottom row: the report's GA WAV is the genetic attack on the report's original clip (the clip
+    names.figure7_clip picks: the smoke lists have no "go" target, so wideresnet all_to_yes, its first example),
+    the SNR of the two files is the record's; the baselines keep their first clips' WAV pairs."""
+    from avsec.io.audio import read_audio
+    from avsec.metrics.audio import snr_db
+
+    advgan = snakemake_run / "results/advgan"
+    record = json.loads((advgan / "figure7/genetic.json").read_text())
+    assert (record["victim"], record["generator"], record["source"], record["target"]) == (
+        "wideresnet", "all_to_yes", "no", "yes"
+    )  # fmt: skip
+    assert record["clean"] == "results/advgan/wideresnet/all_to_yes/examples/no_0_clean.wav"
+    report = advgan / "report/audio"
+    original, rate = read_audio(report / "figure7_original.wav")
+    genetic, genetic_rate = read_audio(report / "figure7_genetic.wav")
+    assert (report / "figure7_original.wav").read_bytes() == (snakemake_run / record["clean"]).read_bytes()
+    assert (report / "figure7_genetic.wav").read_bytes() == (advgan / "figure7/genetic.wav").read_bytes()
+    assert genetic_rate == rate == record["rate"] and genetic.shape == original.shape == (16384,)
+    assert snr_db(original, genetic) == pytest.approx(record["snr_db"], abs=1e-3)
+    delta = np.abs(genetic.astype(np.int32) - original)
+    assert 0 < delta.max() <= 257  # within the GA's ±256/32768 box (int16 rounding)
+    assert record["queries"] == 20 * record["iterations"] and record["iterations"] <= 40  # population 20, budget 40
+    page = (advgan / "report/report.md").read_text()
+    assert "(audio/figure7_genetic.wav)" in page and ("success" if record["success"] else "failure") in page
+    for victim in ("wideresnet", "samplecnn"):
+        for method in ("genetic", "pso"):
+            result = json.loads((advgan / victim / "baselines" / f"{method}.json").read_text())
+            assert len(result["examples"]) == 2  # scales.smoke.advgan.baselines.examples
+            for entry in result["examples"]:
+                clean, _ = read_audio(advgan / victim / "baselines" / entry["clean"])
+                adversarial, _ = read_audio(advgan / victim / "baselines" / entry["adversarial"])
+                assert clean.shape == adversarial.shape and np.any(clean != adversarial)
+
+
 def test_rerun_of_one_generator_plans_one_training_job(snakemake_run):
     """The README's command: the generator's training and evaluation, nothing upstream or beside it."""
     target = "results/advgan/wideresnet/all_to_yes"
@@ -200,7 +236,11 @@ def test_rerun_of_one_generator_plans_one_training_job(snakemake_run):
     assert jobs == {"train_generator": "1", "evaluate_generator": "1", "total": "2"}, dry[-1500:]
     dry = run([tool("snakemake"), "-n", "all", "--forcerun", f"{target}/generator.pt"], snakemake_run)
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", dry[dry.index("Job stats:") :], re.M))
-    assert jobs == {"train_generator": "1", "evaluate_generator": "1", "report_advgan": "1", "all": "1", "total": "4"}
+    # and Figure 7's genetic attack: its clip is all_to_yes's first example at the smoke scale (names.figure7_clip)
+    assert jobs == {
+        "train_generator": "1", "evaluate_generator": "1", "attack_figure7": "1", "report_advgan": "1", "all": "1",
+        "total": "5",
+    }  # fmt: skip
 
 
 def test_rerun_of_one_cw_target_plans_its_job_its_gather_and_what_reads_it(snakemake_run):
@@ -235,9 +275,11 @@ def test_dvc_repro_gives_the_same_files(snakemake_run, tmp_path):
     differ = [path for path in theirs if ours[path] != theirs[path]]
     assert not differ, f"{len(differ)} files differ, e.g. {differ[:5]}"
 
-    # rerunning one generator (README) runs it, its evaluation and the report, nothing else
+    # rerunning one generator (README) runs it, its evaluation, Figure 7's genetic attack (DVC cannot tell which
+    # generator's clip that is: it depends on both victims' folders) and the report, nothing else
     dry = run([tool("dvc"), "repro", "--dry", "-f", "--downstream", "train_generator_wideresnet@all_to_yes"], workdir)
     assert sorted(re.findall(r"Running stage '([^']+)'", dry)) == [
+        "attack_figure7",
         "evaluate_generator_wideresnet@all_to_yes",
         "report_advgan",
         "train_generator_wideresnet@all_to_yes",

@@ -16,10 +16,13 @@ def main() -> None:
     parser.add_argument("--victim", required=True, help="the victim's checkpoint")
     parser.add_argument("--data", required=True, help="prepared clips (results/prep/<corpus>)")
     parser.add_argument("--out", required=True, help="results JSON")
+    parser.add_argument("--examples-dir", help="folder for the first `examples` clips' WAV pairs")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
     args, settings = parser.parse_known_args()
     set_threads(args.threads)
-    result = attack_baseline(args.method, args.victim, args.data, args.out, baseline_attack(parse_flags(settings)))
+    result = attack_baseline(
+        args.method, args.victim, args.data, args.out, baseline_attack(parse_flags(settings)), args.examples_dir
+    )
     print(f"{args.method}: success {result['success']:.1%}, {result['seconds_per_clip']:.2f} s per clip")
 
 

@@ -20,6 +20,7 @@ def main() -> None:
         allow_abbrev=False, description=__doc__, epilog="--<victim> GENERATOR ...: the generators of each victim."
     )
     parser.add_argument("--out", required=True, help="the report directory")
+    parser.add_argument("--figure7", help="rule attack_figure7's record: Figure 7's clip and its bottom row")
     parser.add_argument("--ablation", help="the loss ablation's folder (rule ablation_advgan): Figures 8 and 9")
     deviations.add_arguments(parser)
     args, generators = parser.parse_known_args()
@@ -30,7 +31,8 @@ def main() -> None:
         inputs["evaluations"],
         inputs["baselines"],
         deviations.from_args(args, "advgan"),
-        args.ablation,
+        figure7=args.figure7,
+        ablation=args.ablation,
     )
 
 

@@ -7,7 +7,7 @@ one per target, 10 per victim). docs/protocols.md, paper 2, says which protocol 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from avsec.core.config import CONFIG_FILE, parse_flags
 from avsec.core.errors import ConfigError
@@ -17,6 +17,9 @@ ALL = "all"
 LOSSES = ("paper", "code")
 BASELINES = ("genetic", "pso")  # the black-box attacks (avsec.advgan.baselines.METHODS), in the report's order
 RESULTS = "results/advgan"
+FIGURE7 = ("wideresnet", "on", "go")  # the paper's Figure 7: WideResNet, "on" -> "go"
+# Figure 7's bottom row: the genetic baseline on Figure 7's clip (rule attack_figure7), its record and its WAV
+FIGURE7_GENETIC = {"json": f"{RESULTS}/figure7/genetic.json", "wav": f"{RESULTS}/figure7/genetic.wav"}
 ABLATION_MARKER = "--ablation"  # train_generator.py: the flags after it replace the generator's of that name
 
 
@@ -44,6 +47,54 @@ def ablation_flags(argv: Sequence[str]) -> dict:
         return parse_flags(argv)
     i = argv.index(ABLATION_MARKER)
     return {**parse_flags(argv[:i]), **parse_flags(argv[i + 1 :])}
+
+
+def figure7_clip(generators: Mapping, labels: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """The clip Figure 7 shows, from a scale's generators (``{victim: [generator, ...]}``, as
+    :func:`report_inputs` takes them) and each victim's labels (its class list, in order), before anything runs.
+
+    The paper's WideResNet "on" → "go" (:data:`FIGURE7`) when a WideResNet generator targets "go" and is trained
+    on "on" (``on_to_go``, or ``all_to_go`` with "on" among the labels; the first such in the list); else the first
+    generator of the first victim, on its source (a per-target generator: its first label other than the target).
+    That clip is the first example rule evaluate_generator writes for the source, ``examples/<source>_0_clean.wav``
+    (it writes the first ``examples`` test clips of each source in the victim's label order).
+
+    Returns ``victim``, ``generator``, ``source``, ``target`` and the files: ``victim_ckpt``, ``evaluation`` (the
+    generator's eval.json), ``examples`` (its folder), ``clean`` and ``adversarial`` (the example's WAV pair).
+    """
+    generators = {victim: names(listed, victim) for victim, listed in generators.items()}
+    if not generators:
+        raise ConfigError("Figure 7: no generators listed")
+    victim, source, target = FIGURE7
+    picked = None
+    for name in generators.get(victim, ()):
+        from_label, to_label = parse_generator(name)
+        if to_label == target and (from_label == source or (from_label == ALL and source in labels.get(victim, ()))):
+            picked = (victim, name, source)
+            break
+    if picked is None:
+        victim = next(iter(generators))
+        name = generators[victim][0]
+        from_label, to_label = parse_generator(name)
+        if from_label == ALL:
+            others = [label for label in labels.get(victim, ()) if label != to_label]
+            if not others:
+                raise ConfigError(f"Figure 7: {victim} has no label other than {to_label!r} for {name}")
+            from_label = others[0]
+        picked = (victim, name, from_label)
+    victim, name, source = picked
+    folder = f"{RESULTS}/{victim}/{name}"
+    return {
+        "victim": victim,
+        "generator": name,
+        "source": source,
+        "target": parse_generator(name)[1],
+        "victim_ckpt": f"{RESULTS}/{victim}/victim.pt",
+        "evaluation": f"{folder}/eval.json",
+        "examples": f"{folder}/examples",
+        "clean": f"{folder}/examples/{source}_0_clean.wav",
+        "adversarial": f"{folder}/examples/{source}_0_adv.wav",
+    }
 
 
 def parse_generator(name: str) -> tuple[str, str]:

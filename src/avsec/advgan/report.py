@@ -2,10 +2,11 @@
 Figure 7-style example, ours beside the paper's numbers.
 
 Inputs are the JSON files the workflow writes: one per victim, one per evaluated generator, one per baseline
-attack. :func:`report_from_files` reads them (rule report_advgan; avsec.advgan.names.report_inputs lists them for
-a scale) and hands them to :func:`write_report`, each evaluation with ``"path"``, the directory of its eval.json,
-where its example clips are. A generator is trained per (source, target) pair (``source`` is a label: one matrix
-cell) or per target (``source == "all"``: its ``per_source`` fills the target's column).
+attack, and the genetic baseline's attack on Figure 7's clip (its bottom row). :func:`report_from_files` reads
+them (rule report_advgan; avsec.advgan.names.report_inputs lists them for a scale) and hands them to
+:func:`write_report`, each evaluation with ``"path"``, the directory of its eval.json, where its example clips are.
+A generator is trained per (source, target) pair (``source`` is a label: one matrix cell) or per target
+(``source == "all"``: its ``per_source`` fills the target's column).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from scipy.signal import spectrogram
 
 from avsec.advgan.ablation import report_section
+from avsec.advgan.names import FIGURE7
 from avsec.core.errors import InputError
 from avsec.io.atomic import atomic_path
 from avsec.io.audio import INT16_SCALE, read_audio
@@ -76,7 +78,8 @@ METHODS = {  # baseline method -> (our row, the paper's row)
 }
 OURS = "SpeechAdvGan generator (ours)"
 PROPOSED = "Proposed (paper)"
-FIGURE7_PREFERENCE = ("wideresnet", "on", "go")  # the paper's Figure 7: WideResNet, "on" -> "go"
+FIGURE7_PREFERENCE = FIGURE7  # the paper's Figure 7: WideResNet, "on" -> "go" (avsec.advgan.names)
+GENETIC = "Alzantot et al. GA (ours)"
 
 
 @dataclass
@@ -100,10 +103,12 @@ def report_from_files(
     evaluations: Sequence[str | Path],
     baselines: Sequence[str | Path],
     deviations: str = "",
+    figure7: str | Path | None = None,
     ablation: str | Path | None = None,
 ) -> None:
     """Read the victims' victim.json, the generators' eval.json and the baselines' JSON files, in the order given,
-    and write the report (:func:`write_report`); an unreadable file is one line naming it."""
+    and ``figure7``, the record of rule attack_figure7 (its WAV beside it), and write the report
+    (:func:`write_report`); an unreadable file is one line naming it."""
 
     def load(file: str | Path, **extra) -> dict:
         try:
@@ -117,6 +122,7 @@ def report_from_files(
         [load(file, path=str(Path(file).parent)) for file in evaluations],
         [load(file) for file in baselines],
         deviations,
+        None if figure7 is None else load(figure7, path=str(Path(figure7).parent)),
         ablation,
     )
 
@@ -127,6 +133,7 @@ def write_report(
     evaluations: list[dict],
     baselines: list[dict],
     deviations: str = "",
+    figure7: dict | None = None,
     ablation: str | Path | None = None,
 ) -> None:
     """Write paper 2's report directory atomically (all of it or nothing), in the layout of
@@ -134,8 +141,11 @@ def write_report(
 
     ``out_dir`` receives ``tables/success_<victim>.tsv`` and ``figures/success_<victim>.png`` (Figures 4/5),
     ``tables/{victims,table1,table2}.html``, ``figures/figure7.png`` and ``audio/figure7_{original,adversarial}.wav``
-    (when some evaluation has an example) and ``report.md`` linking them; with ``ablation`` (rule ablation_advgan's
-    folder), Section D's Figures 8 and 9 and ``tables/ablation.{tsv,html}`` (:mod:`avsec.advgan.ablation`).
+    (when some evaluation has an example) and ``report.md`` linking them. ``figure7``, the genetic baseline's
+    attack on a clip (rule attack_figure7's record, with ``"path"``, its folder), picks Figure 7's clip, adds the
+    figure's bottom row and ``audio/figure7_genetic.wav``; without it the figure has our row only
+    (:func:`pick_example`). With ``ablation`` (rule ablation_advgan's folder), Section D's Figures 8 and 9 and
+    ``tables/ablation.{tsv,html}`` (:mod:`avsec.advgan.ablation`).
     """
     groups = _group(victims, evaluations, baselines)
     with atomic_path(out_dir, directory=True) as tmp:
@@ -164,14 +174,16 @@ def write_report(
         figure6(groups, report_file(tmp, "figures", "figure6.png"))
         for stem, (title, body) in sections.items():
             write_table_page(tmp, stem, title, body)
-        picked = pick_example(evaluations)
+        picked = pick_example(evaluations) if figure7 is None else genetic_example(evaluations, figure7)
         if picked is not None:
-            figure7(*picked, report_file(tmp, "figures", "figure7.png"))
+            figure7_figure(*picked, report_file(tmp, "figures", "figure7.png"), genetic=figure7)
             evaluation, example = picked
             for kind, name in (("clean", "original"), ("adversarial", "adversarial")):
                 clip = Path(evaluation.get("path", ".")) / example[kind]
                 shutil.copyfile(clip, report_file(tmp, "audio", f"figure7_{name}.wav"))
-        page = _report_page(groups, sections, picked)
+            if figure7 is not None:
+                shutil.copyfile(_genetic_wav(figure7), report_file(tmp, "audio", "figure7_genetic.wav"))
+        page = _report_page(groups, sections, picked, figure7)
         if ablation is not None:
             page += "\n" + report_section(tmp, ablation)
         (tmp / "report.md").write_text(with_deviations(tmp, page, deviations), encoding="utf-8")
@@ -383,39 +395,83 @@ def pick_example(evaluations: Sequence[dict]) -> tuple[dict, dict] | None:
     return None
 
 
-def figure7(evaluation: dict, example: dict, path: str | Path) -> Path:
-    """The paper's Figure 7 for one example, in one row: (a) original and (b) adversarial waveform, (c)/(d)
-    their spectrograms, (e) the residual (adversarial − original) and (f) the residual × 10, all waveform
-    panels on one amplitude scale."""
+def genetic_example(evaluations: Sequence[dict], genetic: dict) -> tuple[dict, dict]:
+    """The (evaluation, example) whose clean clip the genetic attack of Figure 7 ran on (rule attack_figure7's
+    record: its victim, generator and clean WAV); InputError when no evaluation has that example."""
+    name = Path(str(genetic.get("clean", ""))).name
+    for evaluation in evaluations:
+        if (evaluation.get("victim"), evaluation.get("generator")) == (genetic.get("victim"), genetic.get("generator")):
+            for example in evaluation.get("examples", []):
+                if Path(example["clean"]).name == name:
+                    return evaluation, example
+    raise InputError(
+        genetic.get("clean", "?"),
+        f"Figure 7's genetic attack ran on a clip that no evaluation of {genetic.get('victim')}/"
+        f"{genetic.get('generator')} has as an example",
+    )
+
+
+def figure7_figure(evaluation: dict, example: dict, path: str | Path, genetic: dict | None = None) -> Path:
+    """The paper's Figure 7 for one example: (a) original and (b) adversarial waveform, (c)/(d) their spectrograms,
+    (e) the residual (adversarial − original) and (f) the residual × 10; the top row is our generator's example,
+    the bottom row (with ``genetic``, rule attack_figure7's record) the genetic baseline's attack on the same clip,
+    labelled a failure when it did not reach the target (its best try). All waveform panels share one amplitude
+    scale, all spectrograms one colour scale."""
     base = Path(evaluation.get("path", "."))
     clean, rate = read_audio(base / example["clean"])
     adversarial, _ = read_audio(base / example["adversarial"], expect_rate=rate)
     n = min(clean.size, adversarial.size)
-    x, adv = clean[:n] / INT16_SCALE, adversarial[:n] / INT16_SCALE
-    residual = adv - x
+    x = clean[:n] / INT16_SCALE
+    source, target = example.get("source", "?"), evaluation.get("target", "?")
+    ours = adversarial[:n] / INT16_SCALE
+    rows = [
+        (
+            f"SpeechAdvGan generator {evaluation.get('generator', '?')} (ours): predicted "
+            f'"{example.get("predicted") or "?"}", SNR {_db(snr_db(x, ours))} dB',
+            ours,
+        )
+    ]
+    if genetic is not None:
+        ga, _ = read_audio(_genetic_wav(genetic), expect_rate=rate)
+        if ga.size != clean.size:
+            raise InputError(_genetic_wav(genetic), f"{ga.size} samples, Figure 7's clip has {clean.size}")
+        outcome = "success" if genetic.get("success") else "failure, its best try"
+        theirs = ga[:n] / INT16_SCALE
+        rows.append(
+            (
+                f'{GENETIC}: {outcome}, predicted "{genetic.get("predicted", "?")}", SNR {_db(snr_db(x, theirs))} dB, '
+                f"{genetic.get('queries', '?')} queries",
+                theirs,
+            )
+        )
     t = np.arange(n) / rate
-    limit = 1.05 * max(np.abs(x).max(), np.abs(adv).max(), 10 * np.abs(residual).max(), 1e-4)
-    fig = new_figure(24.0, 3.6)
-    axes = fig.subplots(1, 6)
-    waves = [(0, "(a) original", x), (1, "(b) adversarial", adv), (4, "(e) residual", residual)]
-    for i, title, y in [*waves, (5, "(f) residual × 10", 10 * residual)]:
-        axes[i].plot(t, y, linewidth=0.5, color="tab:red" if i >= 4 else "tab:blue")
-        axes[i].set_ylim(-limit, limit)
-        axes[i].set_title(title)
-        axes[i].set_xlabel("time (s)")
-    specs = [_spectrogram_db(y, rate) for y in (x, adv)]
+    limit = 1.05 * max(np.abs(x).max(), *(max(np.abs(adv).max(), 10 * np.abs(adv - x).max()) for _, adv in rows), 1e-4)
+    specs = [_spectrogram_db(y, rate) for y in (x, *(adv for _, adv in rows))]
     top = max(float(s[2].max()) for s in specs)
-    for i, title, (f, tt, s) in [(2, "(c) original", specs[0]), (3, "(d) adversarial", specs[1])]:
-        axes[i].pcolormesh(tt, f / 1000.0, s, shading="auto", vmin=top - 80.0, vmax=top, rasterized=True)
-        axes[i].set_title(f"{title} spectrogram")
-        axes[i].set_xlabel("time (s)")
-        axes[i].set_ylabel("kHz")
-    source, target, predicted = example.get("source", "?"), evaluation.get("target", "?"), example.get("predicted")
-    fig.suptitle(
-        f'{_title(evaluation.get("victim", "?"))}: "{source}" → "{target}" (predicted "{predicted or "?"}", '
-        f"generator {evaluation.get('generator', '?')}, SNR {_db(snr_db(x, adv))} dB)"
-    )
+    fig = new_figure(24.0, 3.6 * len(rows))
+    subfigures = np.atleast_1d(fig.subfigures(len(rows), 1))
+    for r, (subfig, (title, adv)) in enumerate(zip(subfigures, rows, strict=True)):
+        axes = subfig.subplots(1, 6)
+        residual = adv - x
+        waves = [(0, "(a) original", x), (1, "(b) adversarial", adv), (4, "(e) residual", residual)]
+        for i, panel, y in [*waves, (5, "(f) residual × 10", 10 * residual)]:
+            axes[i].plot(t, y, linewidth=0.5, color="tab:red" if i >= 4 else "tab:blue")
+            axes[i].set_ylim(-limit, limit)
+            axes[i].set_title(panel)
+            axes[i].set_xlabel("time (s)")
+        for i, panel, (f, tt, spec) in [(2, "(c) original", specs[0]), (3, "(d) adversarial", specs[r + 1])]:
+            axes[i].pcolormesh(tt, f / 1000.0, spec, shading="auto", vmin=top - 80.0, vmax=top, rasterized=True)
+            axes[i].set_title(f"{panel} spectrogram")
+            axes[i].set_xlabel("time (s)")
+            axes[i].set_ylabel("kHz")
+        subfig.suptitle(title)
+    fig.suptitle(f'{_title(evaluation.get("victim", "?"))}: "{source}" → "{target}"', fontweight="bold")
     return save_figure(fig, path)
+
+
+def _genetic_wav(genetic: dict) -> Path:
+    """The WAV of rule attack_figure7's record: ``adversarial``, relative to the record's folder ``path``."""
+    return Path(genetic.get("path", ".")) / str(genetic.get("adversarial", ""))
 
 
 def _spectrogram_db(y: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -423,7 +479,9 @@ def _spectrogram_db(y: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray, n
     return f, t, 10.0 * np.log10(s + 1e-12)
 
 
-def _report_page(groups: Sequence[_Victim], sections: dict[str, tuple[str, str]], picked: Any) -> str:
+def _report_page(
+    groups: Sequence[_Victim], sections: dict[str, tuple[str, str]], picked: Any, genetic: dict | None = None
+) -> str:
     lines = [
         "# Paper 2: targeted speech adversarial examples with a GAN (SpeechAdvGan)",
         "",
@@ -484,6 +542,16 @@ def _report_page(groups: Sequence[_Victim], sections: dict[str, tuple[str, str]]
             f"`{Path(evaluation.get('path', '.')) / example['adversarial']}`.",
             "",
         ]
+        if genetic is not None:
+            lines += [
+                "Bottom row, as in the paper: the genetic baseline (Alzantot et al.) on the same clip towards the "
+                f"same target, with the baselines' budget: {'success' if genetic.get('success') else 'failure'} "
+                f'(predicted "{genetic.get("predicted")}", its best try shown when it failed), SNR '
+                f"{_db(genetic.get('snr_db'))} dB, {genetic.get('queries')} queries, {_seconds(genetic.get('seconds'))}"
+                " s. Audio: [audio/figure7_genetic.wav](audio/figure7_genetic.wav), a copy of "
+                f"`{_genetic_wav(genetic)}`.",
+                "",
+            ]
     else:
         lines += ["No evaluation saved an example clip, so there is no figure.", ""]
     return "\n".join(lines)

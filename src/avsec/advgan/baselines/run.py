@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -23,11 +24,12 @@ from avsec.advgan.baselines.common import AttackResult
 from avsec.advgan.baselines.genetic import genetic_attack
 from avsec.advgan.baselines.pso import pso_attack
 from avsec.advgan.data import clip_rows
-from avsec.advgan.victims import load_victim
+from avsec.advgan.names import RESULTS, figure7_clip
+from avsec.advgan.victims import load_victim, predict
 from avsec.core.config import settings as from_flags
-from avsec.core.errors import ConfigError
-from avsec.io.atomic import write_text
-from avsec.io.audio import normalize
+from avsec.core.errors import ConfigError, InputError
+from avsec.io.atomic import atomic_path, write_text
+from avsec.io.audio import denormalize, normalize, read_audio, write_audio
 from avsec.metrics.audio import snr_db
 from avsec.train import resolve_device
 
@@ -38,11 +40,13 @@ METHODS: dict[str, Callable[..., AttackResult]] = {"genetic": genetic_attack, "p
 @dataclass
 class BaselineAttack:
     """The settings of rule attack_baseline (its --key value flags): ``clips`` test clips drawn with ``seed``, the
-    device, and ``attack``, the method's own keyword settings (its budget ``iterations``, population, ...), checked
-    by :func:`run_baseline`. :func:`baseline_attack` builds it from the flags."""
+    first ``examples`` of them written as WAV pairs to listen to, the device, and ``attack``, the method's own
+    keyword settings (its budget ``iterations``, population, ...), checked by :func:`run_baseline`.
+    :func:`baseline_attack` builds it from the flags."""
 
     clips: int
     seed: int = 1024
+    examples: int = 0
     device: str = "auto"
     attack: dict = field(default_factory=dict)
 
@@ -57,9 +61,20 @@ def baseline_attack(given: Mapping) -> BaselineAttack:
 
 
 def attack_baseline(
-    method: str, victim_ckpt: str | Path, data: str | Path, out: str | Path, settings: BaselineAttack
+    method: str,
+    victim_ckpt: str | Path,
+    data: str | Path,
+    out: str | Path,
+    settings: BaselineAttack,
+    examples_dir: str | Path | None = None,
 ) -> dict:
-    """Run a black-box baseline on ``clips`` test clips drawn with ``seed``, each towards a random other label."""
+    """Run a black-box baseline on ``clips`` test clips drawn with ``seed``, each towards a random other label.
+
+    With ``examples_dir``, the first ``examples`` clips are written there as int16 WAV pairs,
+    ``<index>_<source>_to_<target>_{clean,adv}.wav`` (the folder is written whole or not at all, empty when
+    ``examples`` is 0); the record's ``examples`` lists them relative to the folder of ``out``."""
+    if settings.examples < 0:
+        raise ConfigError(f"attack_baseline: examples must be non-negative, got {settings.examples}")
     dev = resolve_device(settings.device)
     victim, vckpt = load_victim(victim_ckpt)
     labels = list(vckpt["labels"])
@@ -69,8 +84,91 @@ def attack_baseline(
     sources = [labels[int(test.labels[i])] for i in pick]
     targets = [str(rng.choice([t for t in labels if t != s])) for s in sources]
     x = normalize(test[torch.from_numpy(pick)]).to(dev)
-    result = run_baseline(method, victim.to(dev), x, sources, targets, labels, seed=settings.seed, **settings.attack)
+    result, adversarial = run_baseline(
+        method, victim.to(dev), x, sources, targets, labels, seed=settings.seed, return_adversarial=True,
+        **settings.attack,
+    )  # fmt: skip
     result = {"victim": vckpt["victim"], **result}
+    if examples_dir is not None:
+        result["examples"] = _write_examples(
+            examples_dir, Path(out).parent, x.cpu(), adversarial, result["clips"][: settings.examples], vckpt
+        )
+    write_text(out, json.dumps(result, indent=2, allow_nan=True) + "\n")
+    return result
+
+
+def _write_examples(
+    examples_dir: str | Path, base: Path, clean: torch.Tensor, adversarial: torch.Tensor, rows: list[dict], vckpt
+) -> list[dict]:
+    """Write the WAV pairs of ``rows`` (the attack's per-clip records) into ``examples_dir``, atomically; their
+    entries for the record: index, source, target, success and the two files relative to ``base``."""
+    entries = []
+    with atomic_path(examples_dir, directory=True) as tmp:
+        for row in rows:
+            i, stem = row["index"], f"{row['index']}_{row['source']}_to_{row['target']}"
+            files = {"clean": f"{stem}_clean.wav", "adversarial": f"{stem}_adv.wav"}
+            write_audio(tmp / files["clean"], denormalize(clean[i].numpy()), int(vckpt["rate"]))
+            write_audio(tmp / files["adversarial"], denormalize(adversarial[i].numpy()), int(vckpt["rate"]))
+            where = Path(os.path.relpath(Path(examples_dir).resolve(), base.resolve()))
+            entries.append(
+                {**{k: row[k] for k in ("index", "source", "target", "success")},
+                 **{kind: (where / name).as_posix() for kind, name in files.items()}}
+            )  # fmt: skip
+    return entries
+
+
+def attack_figure7(
+    generators: Mapping, out: str | Path, wav: str | Path, settings: BaselineAttack, method: str = "genetic"
+) -> dict:
+    """Figure 7's bottom row (rule attack_figure7): the baseline ``method`` on the clip Figure 7 shows, towards the
+    same target, with the baseline's settings (``settings.clips`` and ``examples`` do not apply: one clip).
+
+    The clip is :func:`avsec.advgan.names.figure7_clip` of the scale's ``generators``, the victims' labels read
+    from their victim.json: the clean WAV of its generator's first example (rule evaluate_generator). Writes the
+    adversarial clip, int16 at the clip's rate, to ``wav`` and the record to ``out``: the attack's per-clip result
+    (success, queries, iterations, seconds), the victim's label for ``wav``, the SNR (eq. 15) of ``wav`` against
+    the clean WAV as int16 samples (what a listener and the victim get from the files), and the files (the WAV's
+    relative to the folder of ``out``). A failed attack still writes its best try, ``success`` false."""
+    labels = {}
+    for victim in generators:
+        file = Path(RESULTS) / victim / "victim.json"
+        try:
+            labels[victim] = list(json.loads(file.read_text(encoding="utf-8"))["labels"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(file, f"unreadable victim metrics, no labels ({exc})") from None
+    clip = figure7_clip(generators, labels)
+    model, vckpt = load_victim(clip["victim_ckpt"])
+    if list(vckpt["labels"]) != labels[clip["victim"]]:
+        raise InputError(clip["victim_ckpt"], f"labels {list(vckpt['labels'])} differ from its victim.json's")
+    rate = int(vckpt["rate"])
+    samples, _ = read_audio(clip["clean"], expect_rate=rate)
+    dev = resolve_device(settings.device)
+    x = normalize(torch.from_numpy(samples))[None].to(dev)
+    record, adversarial = run_baseline(
+        method, model.to(dev), x, [clip["source"]], [clip["target"]], labels[clip["victim"]], seed=settings.seed,
+        return_adversarial=True, **settings.attack,
+    )  # fmt: skip
+    written = denormalize(adversarial[0].numpy())
+    predicted = labels[clip["victim"]][int(predict(model, torch.from_numpy(written)[None], 1)[0])]
+    row = record["clips"][0]
+    result = {
+        "victim": clip["victim"],
+        "generator": clip["generator"],
+        "method": method,
+        "source": clip["source"],
+        "target": clip["target"],
+        "success": row["success"],
+        "predicted": predicted,
+        "snr_db": round(float(snr_db(samples, written)), 4),
+        "queries": row["queries"],
+        "iterations": row["iterations"],
+        "seconds": row["seconds"],
+        "clean": clip["clean"],
+        "adversarial": os.path.relpath(Path(wav).resolve(), Path(out).resolve().parent),
+        "rate": rate,
+        "settings": record["settings"],
+    }
+    write_audio(wav, written, rate)
     write_text(out, json.dumps(result, indent=2, allow_nan=True) + "\n")
     return result
 
