@@ -74,12 +74,14 @@ def prep_settings(corpus):
 
 def av_settings(corpus, step):
     """The flags of an audiovisual step: its settings (landmarks: and the scale's backend), the corpus's, and
-    (landmarks, GRID) the speaker split."""
-    split = (
-        SCALE["av"]["grid_speakers"] if (step, corpus) == ("landmarks", "grid") else {}
-    )
+    (landmarks, GRID) the split: its speakers and how (by speaker or by sentence)."""
+    grid = (step, corpus) == ("landmarks", "grid")
     return flags(
-        config["av"][step], SCALE["av"].get(step, {}), config["av"][corpus], split
+        config["av"][step],
+        SCALE["av"].get(step, {}),
+        config["av"][corpus],
+        SCALE["av"]["grid_speakers"] if grid else {},
+        SCALE["av"]["grid_split"] if grid else {},
     )
 
 

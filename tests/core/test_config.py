@@ -80,6 +80,16 @@ def test_speech_commands_words_are_strings_not_yaml_booleans(config):
         (lambda c: c["advgan"]["generator"].update(loss="hinge"), "advgan.generator.loss", "is not one of"),
         (lambda c: c["scale"]["partitions"].update(lrw=0), "scales.smoke.partitions.lrw", "minimum"),
         (lambda c: c["scale"]["partitions"].pop("grid"), "scales.smoke.partitions", "'grid' is a required"),
+        (
+            lambda c: c["scale"]["av"].update(grid_split={"split_by": "sentences"}),
+            "scales.smoke.av.grid_split",
+            "'sentence_fractions' is a required",
+        ),
+        (
+            lambda c: c["scale"]["av"].update(grid_split={"split_by": "clips"}),
+            "scales.smoke.av.grid_split.split_by",
+            "is not one of",
+        ),
     ],
 )
 def test_invalid_config_is_one_line_naming_the_key(config, edit, key, problem):

@@ -130,6 +130,70 @@ def test_grid_split(corpora):
         grid_split(items, train=["s7"], val=[], test=[])
 
 
+def _grid_manifest(sentences: dict[str, list[str]]) -> list[AVItem]:
+    """GRID items of known speakers and sentence ids (no files: grid_split reads only uid)."""
+    return [
+        AVItem(source=f"{spk}/video/mpg_6000/{uid}.mpg", path=Path(spk, uid), uid=f"{spk}/{uid}", label=uid)
+        for spk, uids in sentences.items()
+        for uid in uids
+    ]
+
+
+def _by_split(items: list[AVItem]) -> dict[str, set[tuple[str, str]]]:
+    out: dict[str, set[tuple[str, str]]] = {"train": set(), "val": set(), "test": set()}
+    for item in items:
+        out[item.split].add(tuple(item.uid.split("/")))
+    return out
+
+
+def test_grid_split_by_sentences_puts_every_speaker_in_every_split():
+    shared = ["bbaa1n", "lgib2s", "prwz9p"]  # said by all three speakers: one split for all of them
+    sentences = {f"s{k}": shared + [f"s{k}x{j:02d}" for j in range(2 + 5 * k)] for k in (1, 2, 3)}
+    sentences["s9"] = [f"s9x{j:02d}" for j in range(5)]  # not listed: left out
+    items = _grid_manifest(sentences)
+    split = grid_split(
+        items, train=["s1"], val=[], test=["s2", 3], split_by="sentences", sentence_fractions=[3, 1, 1], split_seed=7
+    )
+    assert {i.uid.split("/")[0] for i in split} == {"s1", "s2", "s3"}
+    parts = _by_split(split)
+    for name, pairs in parts.items():
+        assert {spk for spk, _ in pairs} == {"s1", "s2", "s3"}, name  # every speaker in each split
+    owners: dict[str, set[str]] = {}
+    for name, pairs in parts.items():
+        for _, uid in pairs:
+            owners.setdefault(uid, set()).add(name)
+    assert all(len(names) == 1 for names in owners.values())  # no sentence in two splits
+    assert set(owners) == {uid for spk in ("s1", "s2", "s3") for uid in sentences[spk]}
+    # s1 (10 sentences) gets round(10 x 3/5, 1/5, 1/5) = 6/2/2, the shared ones included
+    assert [sum(spk == "s1" for spk, _ in parts[name]) for name in ("train", "val", "test")] == [6, 2, 2]
+    # the split of a clip depends on the seed, not on the items' order
+    options = {"split_by": "sentences", "sentence_fractions": [0.6, 0.2, 0.2], "split_seed": 7}
+    again = grid_split(items[::-1], train=[1], val=[2], test=[3], **options)
+    assert [(i.uid, i.split) for i in again] == [(i.uid, i.split) for i in split]
+    other = grid_split(
+        items, train=[1, 2, 3], val=[], test=[], split_by="sentences", sentence_fractions=[3, 1, 1], split_seed=8
+    )
+    assert [i.split for i in other] != [i.split for i in split]
+
+
+def test_grid_split_by_sentences_errors():
+    items = _grid_manifest({"s1": ["a1", "a2", "a3", "a4"], "s2": ["b1", "b2"]})
+    options = {"train": ["s1"], "val": [], "test": [], "split_by": "sentences", "split_seed": 0}
+    assert {i.split for i in grid_split(items, sentence_fractions=[2, 1, 1], **options)} == {"train", "val", "test"}
+    with pytest.raises(ConfigError, match="s2 has 2 sentences: too few"):
+        grid_split(items, sentence_fractions=[2, 1, 1], **{**options, "test": ["s2"]})
+    with pytest.raises(ConfigError, match="3 positive numbers"):
+        grid_split(items, sentence_fractions=[0.8, 0.2], **options)
+    with pytest.raises(ConfigError, match="3 positive numbers"):
+        grid_split(items, sentence_fractions=[0.8, 0.2, 0], **options)
+    with pytest.raises(ConfigError, match="split_by must be one of speakers, sentences"):
+        grid_split(items, sentence_fractions=[2, 1, 1], **{**options, "split_by": "clips"})
+    # s1 says the only sentences of s2's, which s1 places first (s1 first in number order): s2 lacks a split
+    items = _grid_manifest({"s1": ["a1", "a2", "a3", "a4", "a5", "a6"], "s2": ["a1", "a2", "a3"]})
+    with pytest.raises(ConfigError, match="speaker s2 has no"):
+        grid_split(items, sentence_fractions=[4, 1, 1], **{**options, "val": ["s2"]})
+
+
 def test_missing_or_empty_roots(tmp_path):
     with pytest.raises(InputError, match="nowhere"):
         grid_items(tmp_path / "nowhere")

@@ -64,6 +64,24 @@ def test_grid_speakers_outside_every_split_are_recorded(tmp_path):
     assert {m["split"] for m in read_tsv(out / "manifest.tsv")} == {"train"}
 
 
+def test_grid_split_by_sentences_is_the_same_in_every_part(tmp_path):
+    root = tmp_path / "grid"
+    make_corpus("grid", root, seed=2, sizes={"speakers": 2, "sentences_per_speaker": 4})
+    options = {"frames": 75, "backend": "precomputed", "max_missing": 0.5, "train": ["s1", "s2"], "val": [], "test": []}
+    split = {"split_by": "sentences", "sentence_fractions": [2, 1, 1], "split_seed": 3}
+    av_prep.detect_corpus_landmarks("grid", root, tmp_path / "whole", **options, **split)
+    whole = {m["source"]: m["split"] for m in read_tsv(tmp_path / "whole" / "manifest.tsv")}
+    assert sorted(whole.values()) == ["test", "test", "train", "train", "train", "train", "val", "val"]
+    assert {(source.split("/")[0], s) for source, s in whole.items()} == {
+        (spk, s) for spk in ("s1", "s2") for s in ("train", "val", "test")
+    }
+    parts = {}
+    for part in (0, 1):
+        av_prep.detect_corpus_landmarks("grid", root, tmp_path / str(part), **options, **split, part=part, parts=2)
+        parts.update((m["source"], m["split"]) for m in read_tsv(tmp_path / str(part) / "manifest.tsv"))
+    assert parts == whole
+
+
 def _files(folder) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 

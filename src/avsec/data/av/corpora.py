@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from avsec.core.errors import ConfigError, InputError
+from avsec.data.av.parts import stable_hash
 from avsec.data.corpora import _existing_dir, _find_top
 from avsec.io.audio import read_audio, resample
 from avsec.io.shards import list_files, valid_utf8
@@ -181,14 +182,31 @@ def read_grid_align(path: str | Path) -> list[tuple[int, int, str]]:
     return spans
 
 
-def grid_split(
-    items: Iterable[AVItem], *, train: Sequence[str | int], val: Sequence[str | int], test: Sequence[str | int]
-) -> list[AVItem]:
-    """GRID items with ``split`` set from their speaker (``s1``, ``1`` and ``"1"`` all name speaker s1).
+GRID_SPLITS = ("speakers", "sentences")  # scales.<scale>.av.grid_split.split_by
 
-    Items of speakers in none of the lists are left out (the config chooses the speakers); ConfigError for a
-    speaker listed twice, a malformed speaker name, or lists that select no item at all.
+
+def grid_split(
+    items: Iterable[AVItem],
+    *,
+    train: Sequence[str | int],
+    val: Sequence[str | int],
+    test: Sequence[str | int],
+    split_by: str = "speakers",
+    sentence_fractions: Sequence[float] = (),
+    split_seed: int = 0,
+) -> list[AVItem]:
+    """GRID items with ``split`` set (``s1``, ``1`` and ``"1"`` all name speaker s1).
+
+    ``split_by="speakers"`` (unseen speakers, the paper's protocol): each list's speakers in its split.
+    ``split_by="sentences"`` (overlapped speakers, LipNet's protocol): every listed speaker in every split, each
+    speaker's sentences divided by ``sentence_fractions`` (train, val, test) in an order seeded by
+    ``split_seed``; a sentence (GRID id, the same words) that several speakers say is in one split for all of
+    them (see :func:`_split_sentences`). Items of speakers in none of the lists are left out (the config chooses
+    the speakers); ConfigError for a speaker listed twice, a malformed speaker name, lists that select no item at
+    all, bad fractions, or (sentences) a speaker with too few sentences to be in every split.
     """
+    if split_by not in GRID_SPLITS:
+        raise ConfigError(f"GRID split_by must be one of {', '.join(GRID_SPLITS)}, got {split_by!r}")
     items = list(items)
     owner: dict[str, str] = {}
     for split, speakers in (("train", train), ("val", val), ("test", test)):
@@ -199,11 +217,58 @@ def grid_split(
             if name in owner:
                 raise ConfigError(f"GRID speaker {name} is listed twice (in {owner[name]} and {split})")
             owner[name] = split
-    out = [dataclasses.replace(item, split=owner[spk]) for item in items if (spk := grid_speaker(item)) in owner]
-    if items and not out:
+    chosen = [item for item in items if grid_speaker(item) in owner]
+    if items and not chosen:
         have = ", ".join(sorted({grid_speaker(i) for i in items}, key=lambda s: int(s[1:])))
         raise ConfigError(f"none of the configured GRID speakers is in the corpus (it has {have})")
-    return sorted(out)
+    if split_by == "speakers":
+        return sorted(dataclasses.replace(item, split=owner[grid_speaker(item)]) for item in chosen)
+    splits = _split_sentences(chosen, _fractions(sentence_fractions), split_seed)
+    return sorted(dataclasses.replace(item, split=splits[grid_sentence(item)]) for item in chosen)
+
+
+def grid_sentence(item: AVItem) -> str:
+    """The sentence id of a GRID item (``bbaf2n``: the same id is the same words, whoever says them)."""
+    return item.uid.split("/", 1)[1]
+
+
+def _fractions(values: Sequence[float] | float) -> tuple[float, float, float]:
+    values = [values] if isinstance(values, (int, float)) else list(values)
+    if len(values) != 3 or any(not isinstance(v, (int, float)) or v <= 0 for v in values):
+        raise ConfigError(f"GRID sentence_fractions must be 3 positive numbers (train, val, test), got {values}")
+    total = float(sum(values))
+    return tuple(v / total for v in values)
+
+
+def _split_sentences(items: list[AVItem], fractions: Sequence[float], seed: int) -> dict[str, str]:
+    """Each sentence id's split. Speakers in number order; a speaker's sentences not yet placed (by an earlier
+    speaker who says them too) in a seeded order (stable_hash of seed and id) fill what its splits lack of
+    round(n x fraction) (at least 1) of its n sentences, test and val first; those left over go to train."""
+    by_speaker: dict[str, list[str]] = {}
+    for item in items:
+        by_speaker.setdefault(grid_speaker(item), []).append(grid_sentence(item))
+    names = ("train", "val", "test")
+    placed: dict[str, str] = {}
+    for speaker in sorted(by_speaker, key=lambda s: int(s[1:])):
+        sentences = sorted(set(by_speaker[speaker]))
+        if len(sentences) < len(names):
+            raise ConfigError(
+                f"GRID speaker {speaker} has {len(sentences)} sentences: too few to be in train, val and test"
+            )
+        want = [max(1, round(len(sentences) * f)) for f in fractions]
+        have = [sum(placed.get(s) == name for s in sentences) for name in names]
+        free = sorted((s for s in sentences if s not in placed), key=lambda s: stable_hash(f"{seed}/{s}"))
+        for k in (2, 1, 0):
+            while have[k] < want[k] and free:
+                placed[free.pop(0)] = names[k]
+                have[k] += 1
+        placed.update((s, "train") for s in free)
+        if missing := [name for name in names if not any(placed[s] == name for s in sentences)]:
+            raise ConfigError(
+                f"GRID speaker {speaker} has no {' or '.join(missing)} sentence (its sentences are placed by "
+                "speakers before it who say them too): give it more sentences"
+            )
+    return placed
 
 
 def grid_speaker(item: AVItem) -> str:

@@ -45,14 +45,16 @@ MOUTH_ROW_ARRAYS = ("transforms.npy", "boxes.npy")  # crop_mouths' per-row array
 
 
 def corpus_clips(
-    corpus: str, root: str | Path, *, audio: str = "video", train=(), val=(), test=(), select=None
+    corpus: str, root: str | Path, *, audio: str = "video", train=(), val=(), test=(), select=None, **split
 ) -> tuple[list[AVItem], list[tuple[str, str]]]:
-    """The clips of GRID (split by speaker) or LRW (split by folder), and the readers' rejects. ``select`` (a
-    source → bool) lets LRW's reader skip the metadata of clips that are not wanted (538 000 ``.txt`` files
-    in every part's job otherwise); the caller still filters: GRID's reader reads every clip."""
+    """The clips of GRID (split by speaker or by sentence: ``split`` is :func:`grid_split`'s split_by,
+    sentence_fractions, split_seed) or LRW (split by folder), and the readers' rejects. ``select`` (a source →
+    bool) lets LRW's reader skip the metadata of clips that are not wanted (538 000 ``.txt`` files in every
+    part's job otherwise); the caller still filters: GRID's reader reads every clip, so every part splits the
+    whole corpus the same way."""
     if corpus == "grid":
         items, rejects = grid_items(root, audio=audio)
-        kept = grid_split(items, train=train, val=val, test=test)
+        kept = grid_split(items, train=train, val=val, test=test, **split)
         chosen = {item.source for item in kept}
         rejects += [
             (i.source, f"speaker {grid_speaker(i)} is in no split of av.grid_speakers")
@@ -83,12 +85,18 @@ def detect_corpus_landmarks(
     part: int = 0,
     parts: int = 1,
     workers: int = 1,
+    split_by: str = "speakers",
+    sentence_fractions=(),
+    split_seed: int = 0,
 ) -> dict[str, int]:
     """68-point landmarks of every clip of ``part`` (of ``parts``) with the configured backend (``precomputed``:
     the files in the corpus's ``precomputed_<corpus>`` folder); clips with no face in more than ``max_missing``
-    of their frames are rejected. The readers' rejects are recorded by the part their clip belongs to."""
+    of their frames are rejected. The readers' rejects are recorded by the part their clip belongs to. GRID's
+    split: :func:`~avsec.data.av.corpora.grid_split` with train, val, test, split_by, sentence_fractions and
+    split_seed."""
     mine = None if parts == 1 else lambda source: in_part(source, part, parts)
-    items, rejects = corpus_clips(corpus, root, audio=audio, train=train, val=val, test=test, select=mine)
+    split = {"split_by": split_by, "sentence_fractions": sentence_fractions, "split_seed": split_seed}
+    items, rejects = corpus_clips(corpus, root, audio=audio, train=train, val=val, test=test, select=mine, **split)
     items = [item for item in items if in_part(item.source, part, parts)]
     rejects = [(source, reason) for source, reason in rejects if in_part(source, part, parts)]
     precomputed = precomputed_grid if corpus == "grid" else precomputed_lrw
