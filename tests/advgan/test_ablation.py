@@ -27,7 +27,6 @@ from avsec.advgan.victims import VictimTraining, train_victim
 from avsec.core.config import flags, load_config, settings, validate
 from avsec.core.errors import ConfigError, InputError
 from avsec.io.audio import normalize
-from avsec.io.shards import shard_writer
 from conftest import REPO
 
 LABELS = ["low", "mid", "high"]
@@ -105,19 +104,10 @@ def test_with_beta_0_the_paper_loss_ignores_the_hinge_bound():
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """Three tones' clips (8/2/3 per class and split), a victim, and the three variants of "low" → "high"
-    trained for 2 epochs of 2 steps with a history row every step."""
+def trained(data, tmp_path_factory):
+    """A victim of the three tones (tests/advgan/conftest.py: 8/2/3 per class and split), and the three variants of
+    "low" → "high" trained for 2 epochs of 2 steps with a history row every step."""
     root = tmp_path_factory.mktemp("ablation")
-    data = root / "prep"
-    rng = np.random.default_rng(0)
-    t = np.arange(16384) / 16000
-    with shard_writer(data) as writer:
-        for split, n in (("train", 8), ("val", 2), ("test", 3)):
-            for k, freq in enumerate((250, 1000, 4000)):
-                for i in range(n):
-                    x = 0.3 * np.sin(2 * np.pi * freq * t + rng.uniform(0, 6)) + 0.02 * rng.standard_normal(t.size)
-                    writer.add((x * 32767).astype(np.int16), split=split, label=LABELS[k], source=f"{split}/{k}/{i}")
     small = VictimTraining(labels=LABELS, rate=16000, epochs=1, batch=8, lr=0.003, arch={"depth": 10, "widen": 1})
     train_victim("wideresnet", data, root / "victim.pt", root / "victim.json", small)
     _, variants = config_variants()

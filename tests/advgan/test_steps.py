@@ -21,27 +21,11 @@ from avsec.advgan.victims import VictimTraining, load_victim, train_victim, vict
 from avsec.core.config import parse_flags, settings
 from avsec.core.errors import ConfigError, InputError
 from avsec.io.audio import read_audio, write_audio
-from avsec.io.shards import shard_writer
 from avsec.metrics.audio import snr_db
 
 LABELS = ["low", "mid", "high"]
 SMALL = VictimTraining(labels=LABELS, rate=16000, epochs=2, batch=8, lr=0.003, arch={"depth": 10, "widen": 1})
 GEN = GeneratorTraining(epochs=1, warmup=0, batch=4, width=0.125, discriminator_width=0.0625, checkpoint_every=0)
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    """Three classes of tones (250, 1000, 4000 Hz) with noise, 8/2/3 clips per class and split."""
-    root = tmp_path_factory.mktemp("advgan") / "prep"
-    rng = np.random.default_rng(0)
-    t = np.arange(16384) / 16000
-    with shard_writer(root) as writer:
-        for split, n in (("train", 8), ("val", 2), ("test", 3)):
-            for k, freq in enumerate((250, 1000, 4000)):
-                for i in range(n):
-                    x = 0.3 * np.sin(2 * np.pi * freq * t + rng.uniform(0, 6)) + 0.02 * rng.standard_normal(t.size)
-                    writer.add((x * 32767).astype(np.int16), split=split, label=LABELS[k], source=f"{split}/{k}/{i}")
-    return root
 
 
 @pytest.fixture(scope="module")
