@@ -87,3 +87,32 @@ def test_avsec_synth_command(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert len(list((tmp_path / "voc/VOCdevkit/VOC2012/JPEGImages").glob("*.jpg"))) >= 6
+
+
+def test_training_and_attack_scripts_start_without_scipy_signal_or_sklearn():
+    """Every smoke job pays its imports (about 95 jobs in a row on 2 cores): the scripts that train, attack or
+    evaluate on prepared shards must not import scipy.signal (1.5 s) or scikit-learn (1.7 s) before they need them,
+    while the resampling and the detection scores still reach them on first use."""
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = [sys.argv[1], '--help']\n"
+        "try:\n"
+        "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('scipy.signal', 'sklearn') if m in sys.modules))\n"
+    )
+    for name in ("train_stego.py", "train_generator.py", "train_av.py", "attack_av.py", "train_syncnet.py"):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(REPO / "workflow/scripts" / name)],
+            capture_output=True, text=True, env=VENV_ENV, cwd=REPO,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip().splitlines()[-1] == "[]", (name, done.stdout[-300:])
+    import numpy as np
+
+    from avsec.io.audio import resample
+    from avsec.metrics.detection import auc
+
+    assert resample(np.ones(160, np.int16), 16000, 8000).shape == (80,)
+    assert auc(np.array([0.1, 0.9]), np.array([0, 1])) == 1.0

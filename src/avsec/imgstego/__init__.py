@@ -9,5 +9,6 @@ images; Pascal VOC images). Protocol, readings and deviations: docs/protocols.md
   (``EnhancerTraining``), their checkpoints' loaders.
 - evaluate: ``hide_and_reveal`` one RGB image, ``evaluate`` a column (``ImgstegoEvaluation``): metrics JSON and
   examples; ``hide_image_file`` and ``reveal_image_file`` (``avsec hide-image``, ``avsec reveal-image``).
+- names: the training length's arithmetic without torch (``epochs_to_reach``; the rehearsal's job list).
 - report: the paper's table beside ours, figures and WAV examples from the columns' evaluations.
 """

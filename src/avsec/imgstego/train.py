@@ -11,7 +11,6 @@ carriers and revealed by the frozen model; the U-Net learns mse·MSE + ssim·(1 
 
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ import torch.nn.functional as F
 from avsec.core.errors import InputError
 from avsec.data.rows import ShardRows
 from avsec.imgstego.frontend import CARRIER_SPLITS, IMAGE_SPLITS, Frontend, Images, crops, load_carriers
+from avsec.imgstego.names import epochs_to_reach
 from avsec.imgstego.nets import Enhancer, ImageStego
 from avsec.metrics.image import ssim
 from avsec.train import TrainSettings, fit, load_checkpoint, load_state, resolve_device, save_checkpoint
@@ -99,8 +99,7 @@ def _fit_settings(s: ImgstegoTraining | EnhancerTraining, rows: int, **fingerpri
 
 def epochs_for(s: ImgstegoTraining | EnhancerTraining, rows: int) -> int:
     """``s.epochs``, or with ``train_steps`` the whole epochs of ``rows`` in batches of ``s.batch`` that reach it."""
-    train_steps = getattr(s, "train_steps", 0)
-    return math.ceil(train_steps / math.ceil(rows / s.batch)) if train_steps else s.epochs
+    return epochs_to_reach(getattr(s, "train_steps", 0), rows, s.batch, s.epochs)
 
 
 # ---- hiding / reveal ---------------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import firwin, resample_poly
 
 from avsec.core.errors import InputError
 from avsec.core.lazy import LazyModule
@@ -20,6 +19,7 @@ from avsec.io.atomic import atomic_path
 from avsec.io.shards import valid_utf8
 
 sf = LazyModule("soundfile")  # imported when a file is read or written
+signal = LazyModule("scipy.signal")  # imported when audio is resampled (1.5 s: most jobs never do)
 
 # soundfile format names by file suffix for writing
 INT16_SCALE = 32768.0  # int16 samples ÷ this = [-1, 1) floats: the one scale every paper and metric uses
@@ -124,7 +124,7 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
         return x
     ratio = Fraction(rate_out, rate_in)
     up, down = ratio.numerator, ratio.denominator
-    y = resample_poly(x.astype(np.float32), up, down, window=_polyphase_filter(up, down))
+    y = signal.resample_poly(x.astype(np.float32), up, down, window=_polyphase_filter(up, down))
     return np.clip(np.round(y), -32768, 32767).astype(np.int16)
 
 
@@ -132,7 +132,7 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 def _polyphase_filter(up: int, down: int) -> np.ndarray:
     """scipy.signal.resample_poly's default low-pass filter for ``up/down`` (designing it costs as much as using it)."""
     max_rate = max(up, down)
-    h = firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0)).astype(np.float32)
+    h = signal.firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0)).astype(np.float32)
     h.flags.writeable = False
     return h
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import f1_score, roc_auc_score, roc_curve
+
+from avsec.core.lazy import LazyModule
+
+metrics = LazyModule("sklearn.metrics")  # imported at the first score (1.7 s: the attack jobs never score)
 
 
 def _pair(scores: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -25,20 +28,20 @@ def auc(scores: Any, labels: Any) -> float:
     s, y = _pair(scores, labels)
     if len(np.unique(y)) < 2:
         return float("nan")
-    return float(roc_auc_score(y, s))
+    return float(metrics.roc_auc_score(y, s))
 
 
 def roc(scores: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     """(false positive rates, true positive rates) of the ROC curve."""
     s, y = _pair(scores, labels)
-    fpr, tpr, _ = roc_curve(y, s)
+    fpr, tpr, _ = metrics.roc_curve(y, s)
     return fpr, tpr
 
 
 def average_f1(scores: Any, labels: Any, threshold: float) -> float:
     """Mean of the adversarial and the benign class's F1 when ``score >= threshold`` is called adversarial."""
     s, y = _pair(scores, labels)
-    return float(f1_score(y, (s >= threshold).astype(int), average="macro", labels=[0, 1], zero_division=0))
+    return float(metrics.f1_score(y, (s >= threshold).astype(int), average="macro", labels=[0, 1], zero_division=0))
 
 
 def best_threshold(scores: Any, labels: Any) -> float:

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from avsec.avdetect.names import ATTACK_CORPUS, attack_grid
 from avsec.core.config import flags
 from avsec.core.errors import ConfigError
+from avsec.imgstego.names import epochs_to_reach
 from avsec.rehearsal.data import write_av, write_images, write_waves
 
 # what `python -m avsec.rehearsal data` writes under its folder, each split at least one paper-size batch of the
@@ -211,8 +212,8 @@ def _imgstego(variant: str) -> Job:
 
     def full(c: Context) -> Full:
         t, planes = c.paper["imgstego"]["train"], 3 * c.size("voc", "train")
-        if "train_steps" in t:  # the epochs that reach the steps (avsec.imgstego.train.epochs_for)
-            epochs = math.ceil(t["train_steps"] / math.ceil(planes / t["batch"]))
+        if t.get("train_steps"):  # the epochs that reach the steps, as training counts them
+            epochs = epochs_to_reach(t["train_steps"], planes, t["batch"], t.get("epochs", 0))
             full = _epochs_of(epochs, planes, t["batch"], "colour planes of the training images")
             return full._replace(how=f"{full.how}, the epochs that reach {t['train_steps']} steps")
         return _epochs_of(t["epochs"], planes, t["batch"], "colour planes of the training images")
