@@ -143,6 +143,11 @@ def test_ablation_figures_table_and_report_section(trained, tmp_path):
         assert row["test_clips"] == 3 and row["iterations"] == 4
         assert (row["beta"], row["gamma"]) == tuple(config_variants()[1][name].values())
         assert np.isfinite(row["snr_db"]) and row["mean_abs_delta"] > 0
+    # the test clips are streamed batch by batch: one clip at a time gives the same scores
+    streamed = write_ablation(tmp_path / "one", runs, root / "victim.pt", data, AblationFigures(clip=2, batch=1))
+    for name, row in result["variants"].items():
+        for key in ("test_clips", "test_success", "snr_db", "mean_abs_delta", "l2_delta", "small_share"):
+            assert streamed["variants"][name][key] == pytest.approx(row[key], rel=1e-5), (name, key)
     tsv = (tmp_path / "ablation" / "ablation.tsv").read_text().splitlines()
     assert [line.split("\t")[0] for line in tsv] == ["variant", *variants]
     with pytest.raises(InputError, match="no test clip 3"):
