@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from avsec.core.config import load_config, parse_flags
+from avsec.advgan.names import ablation_flags
+from avsec.core.config import load_config
 from avsec.rehearsal.jobs import JOBS, Context
 from conftest import copy_workflow, tool
 
@@ -21,8 +22,11 @@ REHEARSAL_ONLY = {"steps", "threads", "examples", "iterations"}
 
 
 def settings(argv: list[str]) -> dict:
-    flags = parse_flags(argv[1:])  # argv[0]: the script
-    return {k: v for k, v in flags.items() if k not in PATHS | REHEARSAL_ONLY and not str(v).endswith(".pt")}
+    flags = ablation_flags(argv[1:])  # argv[0]: the script; after --ablation, a variant's flags replace
+    return {
+        "ablation": "--ablation" in argv,
+        **{k: v for k, v in flags.items() if k not in PATHS | REHEARSAL_ONLY and not str(v).endswith(".pt")},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +47,8 @@ def test_a_rehearsed_job_has_the_paper_jobs_settings(paper_commands, name, tmp_p
     script = ours[0]
     mine = settings(ours)
     # the same script and the same naming flags (victim, generator, run, variant, corpus, method, setting)
-    # (Section D's loss ablation runs train_generator.py too, its variant's flags after --ablation: not a job kind
-    # of its own in the rehearsal, its steps cost train_generator-wideresnet's)
-    theirs = [settings(argv) for argv in paper_commands if argv[0] == script and "--ablation" not in argv]
+    # (Section D's loss ablation runs train_generator.py too: its variant's flags after --ablation replace the
+    # generator's, so an ablation job matches only an ablation job)
+    theirs = [settings(argv) for argv in paper_commands if argv[0] == script]
     assert theirs, f"no {script} job in the paper-scale DAG"
     assert mine in theirs, (mine, theirs[:2])

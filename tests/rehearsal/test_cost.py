@@ -87,6 +87,15 @@ def test_full_run_steps_follow_the_corpora_and_the_paper_preset():
     assert per_target.rows == sizes["gtzan"]["train"] * 9 // 10
     assert per_target.steps == g["epochs"] * math.ceil(per_target.rows / g["batch"])
     assert JOBS["train_generator-samplecnn"].count(c) == 10
+    # the loss ablation: the source label's clips, the preset's 2000 steps (Figure 9) within its epochs, or all the
+    # epochs' steps when the preset gives none; one job per variant
+    ablation, yes = JOBS["train_ablation-wideresnet"], sizes["speech_commands"]["train"] // 10
+    assert ablation.full(c)[:2] == (paper["advgan"]["ablation"]["steps"], yes) == (2000, yes)
+    assert ablation.count(c) == len(config["advgan"]["ablation"]["variants"]) == 3
+    paper["advgan"]["ablation"].pop("steps")
+    assert ablation.full(c).steps == paper["advgan"]["ablation"]["epochs"] * math.ceil(yes / g["batch"])
+    command = ablation.command(c, 3)  # the rehearsal's steps replace the preset's after --ablation too
+    assert command[command.index("--ablation") :].count("--steps") == 1 and command[-2:] == ["--steps", "3"]
     # paper 3 trains for the paper's steps whatever the number of training images: at least those, less than one
     # epoch more, before and after doubling them; given in epochs instead, doubling the images doubles the steps
     t = paper["imgstego"]["train"]

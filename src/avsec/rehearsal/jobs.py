@@ -161,6 +161,38 @@ def _generator(victim: str) -> Job:
 
 
 # ---- paper 1 -------------------------------------------------------------------------------------------------------
+def _ablation(victim: str = "wideresnet") -> Job:
+    """Section D's loss ablation (rule train_ablation): train_generator.py with the generator's settings, then after
+    --ablation the first variant's weights, ``advgan.ablation.train`` and the paper preset's ablation sizes (the
+    rehearsal's --steps last, so the preset's step count does not replace it)."""
+
+    def command(c: Context, steps: int) -> list[str]:
+        a = c.config["advgan"]["ablation"]
+        if a["victim"] != victim:
+            raise ConfigError(f"rehearsal: job train_ablation-{victim} rehearses advgan.ablation.victim {victim}, "
+                              f"not {a['victim']!r}")  # fmt: skip
+        variant = a["variants"][next(iter(a["variants"]))]
+        settings = _merged(c.config["advgan"]["generator"], c.paper["advgan"]["generator"])
+        return ["workflow/scripts/train_generator.py", "--generator", a["generator"], "--victim",
+                str(c.work / "victim.pt"), "--data", str(c.data / _victim_corpus(c, a["victim"])), "--out",
+                str(c.work / "generator.pt"), *_common(c, steps), *settings, "--ablation",
+                *_merged(variant, a["train"], c.paper["advgan"]["ablation"], steps=steps)]  # fmt: skip
+
+    def full(c: Context) -> Full:
+        a, g = c.config["advgan"]["ablation"], c.paper["advgan"]["generator"]
+        ablation = c.paper["advgan"]["ablation"]
+        labels = c.paper["advgan"]["victims"][a["victim"]]["labels"]
+        rows = c.size(_victim_corpus(c, a["victim"]), "train") // len(labels)  # the source label's clips
+        full = _epochs_of(ablation["epochs"], rows, g["batch"], f"{a['generator'].split('_to_')[0]!r} clips")
+        if ablation.get("steps") and ablation["steps"] < full.steps:
+            return Full(ablation["steps"], rows, f"{ablation['steps']} steps (the preset's), within {full.how}")
+        return full
+
+    variants = lambda c: len(c.config["advgan"]["ablation"]["variants"])  # noqa: E731
+    return Job(f"train_ablation-{victim}", "train_ablation", "advgan", command, full, variants,
+               needs=(f"train_victim-{victim}",))  # fmt: skip
+
+
 def _stego_settings(c: Context, dataset: str, **changes) -> list[str]:
     cfg = c.config
     sizes = {"epochs": c.paper["stego"]["epochs"][dataset], "crop": c.paper["stego"]["crop"]}
@@ -327,7 +359,7 @@ def _attack(method: str) -> Job:
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
-        _victim("wideresnet"), _victim("samplecnn"), _generator("wideresnet"), _generator("samplecnn"),
+        _victim("wideresnet"), _victim("samplecnn"), _generator("wideresnet"), _generator("samplecnn"), _ablation(),
         _stego("timit"), _stego("librispeech"), _security("timit"),
         _imgstego("ssim"), _enhancer(),
         _recogniser("lrw"), _recogniser("grid"), _syncnet("lrw"), _syncnet("grid"),
