@@ -11,9 +11,10 @@ import torch
 from avsec.core.errors import ConfigError
 from avsec.io.audio import INT16_SCALE
 from avsec.stego.clips import load_audio
-from avsec.stego.codec import load_stego
+from avsec.stego.codec import load_stego, spectrogram
 from avsec.stego.evaluate import StegoEvaluation, evaluate_stego
-from avsec.stego.train import StegoTask, distance, train_stego
+from avsec.stego.nets import Decoder, Encoder, Steganalyzer
+from avsec.stego.train import StegoHyper, StegoTask, distance, train_stego
 from avsec.train import Interrupted, load_checkpoint
 
 
@@ -103,3 +104,32 @@ def test_a_signalled_run_resumes_to_the_uninterrupted_result(data, tiny, tmp_pat
     for net in ("encoder", "decoder", "steganalyzer"):
         for key, value in a["modules"][net].items():
             assert torch.equal(value, b["modules"][net][key]), (net, key)
+
+
+def test_the_encoders_update_computes_no_gradient_for_the_steganalyzer():
+    """With the adversary in the encoder's loss (λb·L_s), that loss reaches the steganalyzer only through the stego
+    spectrogram: after a step the steganalyzer's gradients are still exactly those of its own loss (eq. 6), and its
+    weights train again in the next step, while the encoder got a gradient."""
+    torch.manual_seed(0)
+    clips = (torch.randn(4, 1024) * 3000).to(torch.int16)
+    hyper = StegoHyper(
+        lambdas=[0.6, 0.8, 1.0],
+        lr=1e-4,
+        betas=[0.9, 0.999],
+        distance="nmse2",
+        channel="nor",
+        noise_db=60,
+        noise_at="carrier",
+    )
+    spec = spectrogram(510, 128, 510, "hann", "complex")
+    task = StegoTask(Encoder(0.25), Decoder(0.25), Steganalyzer("hpf", 0.25), clips, spec, hyper)
+    own = {}
+
+    def keep(optimizer, args, kwargs):
+        own.update({name: p.grad.clone() for name, p in task.s.named_parameters()})
+
+    task.optimizers["steganalyzer"].register_step_post_hook(keep)
+    assert task.step((clips,), epoch=0)["fool"] > 0
+    assert own and all(torch.equal(p.grad, own[name]) for name, p in task.s.named_parameters())
+    assert all(p.requires_grad for p in task.s.parameters())
+    assert all(p.grad is not None for p in task.e.parameters())

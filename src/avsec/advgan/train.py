@@ -19,7 +19,7 @@ from avsec.advgan.victims import load_victim
 from avsec.core.errors import ConfigError, InputError
 from avsec.io.audio import normalize
 from avsec.metrics.audio import mean_snr_db
-from avsec.train import TrainSettings, fit, load_checkpoint, load_state, resolve_device, save_checkpoint
+from avsec.train import TrainSettings, fit, frozen, load_checkpoint, load_state, resolve_device, save_checkpoint
 from avsec.train.checkpoint import build_from
 
 
@@ -95,8 +95,9 @@ class GeneratorTask:
         self.optimizers["discriminator"].zero_grad(set_to_none=True)
         loss_d.backward()
         self.optimizers["discriminator"].step()
-        # generator
-        fake = self.d(x_adv)
+        # generator (its loss needs D's gradient with respect to x_adv, not D's weights')
+        with frozen(self.d):
+            fake = self.d(x_adv)
         norm = delta.float().flatten(1).norm(dim=1)
         if self.loss == "code":
             fool = F.mse_loss(fake, torch.ones_like(fake))

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from avsec.train import channels_last
+
 
 class GatedConv2d(nn.Module):
     """A gated convolution (Dauphin et al. 2017): conv(x) · sigmoid(gate(x)), both 3×3, stride 1."""
@@ -108,6 +110,7 @@ class ImageStego(nn.Module):
         super().__init__()
         self.hide = HidingBlock(width, layers, levels)
         self.reveal = RevealBlock(width, layers, levels)
+        channels_last(self)
 
     def forward(self, carrier: torch.Tensor, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         embedded = self.hide(carrier, image)
@@ -136,6 +139,7 @@ class Enhancer(nn.Module):
         self.out = nn.Conv2d(widths[0], channels, 1)
         nn.init.zeros_(self.out.weight)  # starts as the identity: training can only start from the revealed image
         nn.init.zeros_(self.out.bias)
+        channels_last(self)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         x, (h, w) = _pad_to(image, 2**self.levels)

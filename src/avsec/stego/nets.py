@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from avsec.train import channels_last
+
 ENCODER_HEAD = 16
 ENCODER_INCEPTION = (32, 64, 128, 64, 32)
 ENCODER_TAIL = (32, 16, 16)
@@ -112,6 +114,7 @@ class Encoder(nn.Module):
         layers.append(nn.Conv2d(cin, 2, 3, padding=1))
         self.layers = nn.Sequential(*layers)
         self.register_buffer("gain", torch.ones(()))
+        channels_last(self)
 
     def forward(self, carrier: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:
         return self.layers(torch.cat([carrier, secret], dim=1) * self.gain) / self.gain
@@ -130,6 +133,7 @@ class Decoder(nn.Module):
         layers.append(nn.Conv2d(cin, 2, 3, padding=1))
         self.layers = nn.Sequential(*layers)
         self.register_buffer("gain", torch.ones(()))
+        channels_last(self)
 
     def forward(self, stego: torch.Tensor) -> torch.Tensor:
         return self.layers(stego * self.gain) / self.gain
@@ -164,6 +168,7 @@ class Steganalyzer(nn.Module):
             nn.ReLU(inplace=True),
             nn.Linear(fc[1], 2),
         )
+        channels_last(self)
 
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(self.hpf(spec)))

@@ -36,7 +36,7 @@ from avsec.stego.clips import add_noise, audio_rows
 from avsec.stego.codec import Spectrogram, spectrogram
 from avsec.stego.names import parse_run
 from avsec.stego.nets import Decoder, Encoder, Steganalyzer
-from avsec.train import TrainSettings, fit, resolve_device, save_checkpoint
+from avsec.train import TrainSettings, fit, frozen, resolve_device, save_checkpoint
 
 DISTANCES = ("euclidean", "mse", "nmse", "nmse2")
 NOISE_AT = ("carrier", "stego")
@@ -165,7 +165,7 @@ class StegoTask:
         loss_c = distance(stego, carrier, self.distance, self.power)
         la, lb, lc = self.lambdas
         lb = lb if epoch >= self.adversary_after else 0.0
-        with torch.set_grad_enabled(lb > 0):  # without the adversary, its loss is only reported
+        with torch.set_grad_enabled(lb > 0), frozen(self.s):  # without the adversary, its loss is only reported
             as_carrier = torch.zeros(len(carrier), dtype=torch.long, device=device)
             fool = F.cross_entropy(self.s(stego_spec).float(), as_carrier)
         loss_e = la * loss_c + lb * fool + lc * loss_d
