@@ -31,28 +31,20 @@ from avsec.advgan.victims import build_victim
 from avsec.imgstego.nets import ImageStego
 from avsec.stego.codec import spectrogram
 from avsec.stego.nets import Decoder, Encoder, Steganalyzer
+from avsec.stego.train import StegoHyper, StegoTask
 from avsec.train import set_threads
 
 STFT = dict(n_fft=510, hop=128, win_length=510)  # config.yaml: features.stego_timit.stft
+HYPER = StegoHyper(lambdas=[0.6, 0.8, 1.0], lr=1e-4, betas=[0.9, 0.999], distance="euclidean", channel="nor",
+                   noise_db=60.0, noise_at="carrier")  # fmt: skip
 
 
 def stego_case(width: float, batch: int, samples: int) -> tuple[list[torch.nn.Module], Callable[[], None]]:
-    """One step of paper 1's game on ``batch`` clips of ``samples`` samples (StegoTask.step's network work)."""
+    """``StegoTask.step`` (paper 1's game, the adversary in the encoder's loss) on ``batch`` clips of ``samples``."""
     spec = spectrogram(STFT["n_fft"], STFT["hop"], STFT["win_length"], "hann", "complex")
-    nets = [Encoder(width), Decoder(width), Steganalyzer("hpf", width)]
-    e, d, s = nets
-    optimizer = torch.optim.Adam([p for n in nets for p in n.parameters()], lr=1e-4)
-    carrier, secret = torch.randn(batch, samples) * 0.1, torch.randn(batch, samples) * 0.1
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        stego = spec.inverse(e(spec(carrier), spec(secret)), samples)
-        s(torch.cat([spec(carrier), spec(stego).detach()])).logsumexp(1).mean().backward()
-        revealed = spec.inverse(d(spec(stego)), samples)
-        (((revealed - secret) ** 2).mean() + ((stego - carrier) ** 2).mean() + s(spec(stego))[:, 0].mean()).backward()
-        optimizer.step()
-
-    return nets, step
+    clips = ((torch.rand(batch, samples) - 0.5) * 6000).to(torch.int16)
+    task = StegoTask(Encoder(width), Decoder(width), Steganalyzer("hpf", width), clips, spec, HYPER)
+    return list(task.modules.values()), lambda: task.step((clips,), 0)
 
 
 def imgstego_case(width: int, levels: int, batch: int, height: int, frames: int):

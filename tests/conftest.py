@@ -70,3 +70,21 @@ def smoke_deviations(paper: str) -> str:
 
     args = argparse.Namespace(deviations=REPO / "docs/deviations.yaml", config=REPO / "config.yaml", scale="smoke")
     return from_args(args, paper)
+
+
+def step_keeping_own_gradients(task, player: str, *args):
+    """Run ``task.step(*args)`` (one step of a two-player game) and check that afterwards ``player``'s gradients are
+    exactly those of its own update (the other player's backward added none) and its weights still train; returns
+    the step's result."""
+    import torch
+
+    net, own = task.modules[player], {}
+
+    def keep(optimizer, args, kwargs):
+        own.update({name: p.grad.clone() for name, p in net.named_parameters()})
+
+    task.optimizers[player].register_step_post_hook(keep)
+    result = task.step(*args)
+    assert own and all(torch.equal(p.grad, own[name]) for name, p in net.named_parameters())
+    assert all(p.requires_grad for p in net.parameters())
+    return result

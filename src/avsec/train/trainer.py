@@ -96,7 +96,7 @@ def channels_last(module: nn.Module) -> nn.Module:
     """Store a 2-D convolutional network's weights channels-last (NHWC) and return it. oneDNN's CPU convolutions
     then run without reordering at every call (PyTorch recommends the layout for cuDNN under bf16 too; not
     measured here), and the outputs follow the weights' layout: on 2 CPU cores a training step of paper 1's
-    networks takes 24 % less time at the smoke width and 37 % less at the paper's, paper 3's 18 % and 12 % less
+    networks takes 37 % less time at the smoke width and 38 % less at the paper's, paper 3's 18 % and 13 % less
     (bench/bench_steps.py). The values are the same up to float rounding."""
     return module.to(memory_format=torch.channels_last)
 
